@@ -1,0 +1,10 @@
+import type { Store } from '@lxdts/raft-store';
+import type { DaemonOptions } from './daemon-options.js';
+import type { DaemonPaths } from './paths.js';
+
+/** What exists before the Nest container: opened store, paths, flags. */
+export interface DaemonContext {
+  store: Store;
+  paths: DaemonPaths;
+  options: DaemonOptions;
+}

@@ -1,0 +1,109 @@
+// Starts one lxdts daemon: store, Nest app on the unix socket, HTTPS when configured, events websocket.
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SqliteStore } from '@lxdts/raft-store';
+import { CertificatesService } from '../certificates/certificates.service.js';
+import { EventsService } from '../events/events.service.js';
+import { EventsSocket, refuse } from '../events/events.socket.js';
+import { LxdErrorFilter } from '../http/error-filter.js';
+import { DEFAULT_BODY_LIMIT, registerRoutes } from '../http/router.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { ROUTE_PROVIDERS } from '../routes.js';
+import { ServerConfigService } from '../server/server-config.service.js';
+import { loadOrCreateServerCertificate } from '../tls/server-certificate.js';
+import { AppModule } from './app.module.js';
+import type { DaemonOptions } from './daemon-options.js';
+import { InternalRoutes } from './internal.routes.js';
+import { Listeners, removeStaleSocket } from './listeners.js';
+import { type Logger, createLogger } from './logger.js';
+import type { DaemonPaths } from './paths.js';
+
+export interface RunningDaemon {
+  /** Resolves when the daemon has stopped (shutdown request or signal). */
+  stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): Promise<RunningDaemon> {
+  mkdirSync(paths.varDir, { recursive: true, mode: 0o711 });
+  const log = createLogger(options);
+  const keyPair = loadOrCreateServerCertificate(paths.serverCert, paths.serverKey);
+  const store = await SqliteStore.open(paths.database);
+  const listeners = new Listeners(keyPair);
+
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ store, paths, options }),
+    new FastifyAdapter({
+      serverFactory: listeners.serverFactory,
+      bodyLimit: DEFAULT_BODY_LIMIT,
+      routerOptions: { ignoreTrailingSlash: true },
+      exposeHeadRoutes: false,
+      return503OnClosing: false,
+    } as ConstructorParameters<typeof FastifyAdapter>[0]),
+    { logger: options.debug ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn'], abortOnError: false, bodyParser: false },
+  );
+  const fastify = app.getHttpAdapter().getInstance();
+  // LXD parses every body as JSON whatever its content type; handlers decode the raw bytes themselves.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const certificates = app.get(CertificatesService);
+  await certificates.refresh();
+  const events = app.get(EventsService);
+  const internal = new InternalRoutes();
+  const table = [...ROUTE_PROVIDERS.map((p) => app.get(p, { strict: false })), internal].flatMap((p) => p.routes());
+  app.useGlobalFilters(new LxdErrorFilter());
+  await app.init();
+  registerRoutes(fastify, table, {
+    trust: certificates,
+    onServerError: (err, req) => log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`),
+  });
+  if (options.debug) {
+    fastify.addHook('onResponse', async (req, reply) => {
+      log.debug(`${req.method} ${req.url} ${reply.statusCode}`);
+      events.log('debug', 'Handling API request', { method: req.method, url: req.url });
+    });
+  }
+
+  const eventsSocket = new EventsSocket(events, certificates);
+  listeners.setUpgradeHandler((req, socket, head) => {
+    if (!eventsSocket.handleUpgrade(req, socket, head)) refuse(socket, 404, 'Not Found');
+  });
+
+  const config = app.get(ServerConfigService);
+  config.onChange('core.https_address', (_key, value) => listeners.applyHttpsAddress(value));
+
+  removeStaleSocket(paths.socket);
+  await app.listen({ path: paths.socket });
+  listeners.secureSocket(paths.socket, options.group);
+  const httpsAddress = await config.get('core.https_address');
+  if (httpsAddress) {
+    await listeners.applyHttpsAddress(httpsAddress).catch((err: Error) => {
+      log.error(`Cannot listen on ${httpsAddress}: ${err.message}`);
+    });
+  }
+  internal.ready = true;
+  log.info(`lxdts daemon ready on ${paths.socket}${httpsAddress ? ` and https://${httpsAddress}` : ''}`);
+
+  let stopping: Promise<void> | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      log.info('lxdts daemon shutting down');
+      app.get(OperationsService).shutdown();
+      eventsSocket.close();
+      await listeners.close();
+      listeners.unix.closeAllConnections();
+      await app.close();
+      await store.close();
+      removeStaleSocket(paths.socket);
+      resolveStopped();
+    })());
+  internal.onShutdown = () => void stop();
+  return { stopped, stop };
+}
+
+export type { Logger };

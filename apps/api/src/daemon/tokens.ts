@@ -1,0 +1,4 @@
+// Injection tokens for values that are not classes.
+export const STORE = Symbol('lxdts.store');
+export const DAEMON_PATHS = Symbol('lxdts.paths');
+export const DAEMON_OPTIONS = Symbol('lxdts.daemon-options');

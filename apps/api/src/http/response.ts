@@ -1,0 +1,45 @@
+// Response values returned by handlers; only the router turns them into bytes (rest-api.md "Return values").
+import type { Operation } from '@lxdts/api-types';
+
+export interface SyncResponse {
+  kind: 'sync';
+  metadata: unknown;
+  /** Value whose hash becomes the ETag header. */
+  etag?: unknown;
+  /** Set for creations: HTTP 201 + Location, as LXD's SyncResponseLocation. */
+  location?: string;
+}
+
+export interface OperationResponse {
+  kind: 'async';
+  operation: Operation;
+}
+
+export interface RawResponse {
+  kind: 'raw';
+  status: number;
+  contentType: string;
+  body: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export type HandlerResponse = SyncResponse | OperationResponse | RawResponse;
+
+export const sync = (metadata: unknown, opts: { etag?: unknown; location?: string } = {}): SyncResponse => ({
+  kind: 'sync',
+  metadata,
+  ...opts,
+});
+
+export const emptySync = (): SyncResponse => ({ kind: 'sync', metadata: null });
+
+export const created = (location: string): SyncResponse => ({ kind: 'sync', metadata: null, location });
+
+export const async = (operation: Operation): OperationResponse => ({ kind: 'async', operation });
+
+export const raw = (status: number, contentType: string, body: string | Buffer): RawResponse => ({
+  kind: 'raw',
+  status,
+  contentType,
+  body,
+});

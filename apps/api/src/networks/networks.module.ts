@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { NetworksRoutes } from './networks.routes.js';
+
+@Module({ providers: [NetworksRoutes], exports: [NetworksRoutes] })
+export class NetworksModule {}

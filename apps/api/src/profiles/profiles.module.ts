@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { ProfilesRoutes } from './profiles.routes.js';
+
+@Module({ providers: [ProfilesRoutes], exports: [ProfilesRoutes] })
+export class ProfilesModule {}

@@ -1,0 +1,9 @@
+import { Injectable } from '@nestjs/common';
+import type { Route, RouteProvider } from '../http/route.js';
+
+@Injectable()
+export class ProjectsRoutes implements RouteProvider {
+  routes(): Route[] {
+    return [];
+  }
+}

@@ -1,0 +1,25 @@
+// The declarative route table: every endpoint of the API, grouped by resource. Each provider's `routes()` lists
+// its paths, handlers per verb and their access rules (see http/route.ts).
+import type { Type } from '@nestjs/common';
+import { CertificatesRoutes } from './certificates/certificates.routes.js';
+import type { RouteProvider } from './http/route.js';
+import { NetworksRoutes } from './networks/networks.routes.js';
+import { OperationsRoutes } from './operations/operations.routes.js';
+import { ProfilesRoutes } from './profiles/profiles.routes.js';
+import { ProjectsRoutes } from './projects/projects.routes.js';
+import { ResourcesRoutes } from './resources/resources.routes.js';
+import { ServerRoutes } from './server/server.routes.js';
+import { StoragePoolsRoutes } from './storage-pools/storage-pools.routes.js';
+import { WarningsRoutes } from './warnings/warnings.routes.js';
+
+export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
+  ServerRoutes,
+  OperationsRoutes,
+  CertificatesRoutes,
+  ProfilesRoutes,
+  ProjectsRoutes,
+  StoragePoolsRoutes,
+  NetworksRoutes,
+  WarningsRoutes,
+  ResourcesRoutes,
+];

@@ -1,0 +1,26 @@
+// The API extensions lxdts implements, in LXD's order (reference/lxd-5.0.2/api_extensions.txt). The lxc client
+// picks its code paths from this list, so only list what really works; docs/compat.md explains each entry.
+export const API_EXTENSIONS: readonly string[] = [
+  'etag',
+  'patch',
+  'network',
+  'profile_usedby',
+  'certificate_update',
+  'storage',
+  'entity_description',
+  'resources',
+  'operation_description',
+  'event_lifecycle',
+  'projects',
+  'kernel_features',
+  'event_location',
+  'lxc_features',
+  'api_filtering',
+  'api_os',
+  'warnings',
+  'certificate_project',
+  'server_supported_storage_drivers',
+  'event_lifecycle_requestor_address',
+  'event_project',
+  'certificate_token',
+];

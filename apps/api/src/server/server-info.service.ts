@@ -1,0 +1,94 @@
+// GET /1.0: the server's self-description. The static part (kernel, OS, certificate) is computed once.
+import { readFileSync } from 'node:fs';
+import { hostname, release, machine } from 'node:os';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Server, ServerEnvironment, ServerUntrusted } from '@lxdts/api-types';
+import { DAEMON_PATHS } from '../daemon/tokens.js';
+import type { DaemonPaths } from '../daemon/paths.js';
+import { certificateFingerprint } from '../tls/server-certificate.js';
+import { API_EXTENSIONS } from './api-extensions.js';
+import { ServerConfigService } from './server-config.service.js';
+
+export const SERVER_VERSION = '5.0.2';
+
+@Injectable()
+export class ServerInfoService {
+  private readonly staticEnv: Omit<ServerEnvironment, 'addresses' | 'project'>;
+  readonly untrusted: ServerUntrusted = {
+    api_extensions: [...API_EXTENSIONS],
+    api_status: 'stable',
+    api_version: '1.0',
+    auth: 'untrusted',
+    public: false,
+    auth_methods: ['tls'],
+  };
+
+  constructor(
+    @Inject(DAEMON_PATHS) paths: DaemonPaths,
+    private readonly config: ServerConfigService,
+  ) {
+    const cert = readFileSync(paths.serverCert, 'utf8');
+    const os = readOsRelease();
+    this.staticEnv = {
+      architectures: architectures(),
+      certificate: cert,
+      certificate_fingerprint: certificateFingerprint(cert),
+      driver: 'lxc',
+      driver_version: '5.0.2',
+      firewall: 'nftables',
+      kernel: 'Linux',
+      kernel_architecture: machine(),
+      kernel_features: {
+        idmapped_mounts: 'true',
+        netnsid_getifaddrs: 'true',
+        seccomp_listener: 'true',
+        seccomp_listener_continue: 'true',
+        shiftfs: 'false',
+        uevent_injection: 'true',
+        unpriv_fscaps: 'true',
+      },
+      kernel_version: release(),
+      lxc_features: {},
+      os_name: os['NAME'] ?? 'Linux',
+      os_version: os['VERSION_ID'] ?? '',
+      server: 'lxd',
+      server_clustered: false,
+      server_event_mode: 'full-mesh',
+      server_name: hostname(),
+      server_pid: process.pid,
+      server_version: SERVER_VERSION,
+      storage: '',
+      storage_version: '',
+      storage_supported_drivers: [{ Name: 'dir', Version: '1', Remote: false }],
+    };
+  }
+
+  async trusted(project: string): Promise<Server> {
+    const config = await this.config.visible();
+    const https = config['core.https_address'];
+    return {
+      config,
+      ...this.untrusted,
+      auth: 'trusted',
+      environment: { ...this.staticEnv, addresses: https ? [https] : [], project },
+    };
+  }
+}
+
+function readOsRelease(): Record<string, string> {
+  try {
+    const out: Record<string, string> = {};
+    for (const line of readFileSync('/etc/os-release', 'utf8').split('\n')) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line);
+      if (m) out[m[1]!] = m[2]!.replace(/^"|"$/g, '');
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function architectures(): string[] {
+  const arch = machine();
+  return arch === 'x86_64' ? ['x86_64', 'i686'] : [arch];
+}
