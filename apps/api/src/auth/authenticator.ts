@@ -20,12 +20,12 @@ export interface TrustStore {
   lookup(fingerprint: string): TrustedCertificate | undefined;
 }
 
-export function peerFingerprint(req: IncomingMessage): string {
+/** The DER client certificate of a TLS request, if one was presented. */
+export function peerCertificate(req: IncomingMessage): Buffer | undefined {
   const socket = req.socket as TLSSocket;
-  if (typeof socket.getPeerCertificate !== 'function') return '';
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
   const cert = socket.getPeerCertificate();
-  if (!cert || !cert.raw) return '';
-  return createHash('sha256').update(cert.raw).digest('hex');
+  return cert && cert.raw ? cert.raw : undefined;
 }
 
 export function authenticate(req: TaggedRequest, trust: TrustStore): Identity {
@@ -36,9 +36,12 @@ export function authenticate(req: TaggedRequest, trust: TrustStore): Identity {
     // Untagged requests (in-process inject) are untrusted: nothing vouches for them.
     return { transport: 'tls', trusted: false, fingerprint: '', restricted: false, projects: [], username: '', address };
   }
-  const fingerprint = peerFingerprint(req);
+  const der = peerCertificate(req);
+  const fingerprint = der ? createHash('sha256').update(der).digest('hex') : '';
   const cert = fingerprint ? trust.lookup(fingerprint) : undefined;
-  if (!cert) return { transport: 'tls', trusted: false, fingerprint, restricted: false, projects: [], username: '', address };
+  if (!cert) {
+    return { transport: 'tls', trusted: false, fingerprint, restricted: false, projects: [], username: '', address, certificate: der };
+  }
   return {
     transport: 'tls',
     trusted: true,
@@ -47,5 +50,6 @@ export function authenticate(req: TaggedRequest, trust: TrustStore): Identity {
     projects: cert.projects,
     username: cert.name,
     address,
+    certificate: der,
   };
 }

@@ -14,6 +14,8 @@ export interface Identity {
   username: string;
   /** Remote address ("@" for unix). */
   address: string;
+  /** The client certificate (DER) presented over TLS, trusted or not; needed to add it to the trust store. */
+  certificate?: Buffer;
 }
 
 export const unixIdentity = (): Identity => ({

@@ -73,7 +73,10 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   });
 
   const config = app.get(ServerConfigService);
-  config.onChange('core.https_address', (_key, value) => listeners.applyHttpsAddress(value));
+  config.onChange('core.https_address', async (_key, value) => {
+    await listeners.applyHttpsAddress(value);
+    certificates.setAddresses(value ? [value] : []);
+  });
 
   removeStaleSocket(paths.socket);
   await app.listen({ path: paths.socket });
@@ -84,6 +87,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
       log.error(`Cannot listen on ${httpsAddress}: ${err.message}`);
     });
   }
+  certificates.setAddresses(listeners.currentHttpsAddress ? [listeners.currentHttpsAddress] : []);
   internal.ready = true;
   log.info(`lxdts daemon ready on ${paths.socket}${httpsAddress ? ` and https://${httpsAddress}` : ''}`);
 

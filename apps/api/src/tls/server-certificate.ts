@@ -18,7 +18,8 @@ export function generateCertificate(commonName: string, altNames: string[] = [])
   cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000);
   const attrs = [
     { name: 'organizationName', value: 'linuxcontainers.org' },
-    { name: 'commonName', value: commonName },
+    // '@' is not a PrintableString character; Go's x509 parser refuses the certificate unless CN is UTF8String.
+    { name: 'commonName', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class },
   ];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
