@@ -14,12 +14,13 @@ Commands:
   daemon [--group G] [--logfile F] [--debug] [--verbose]   Run the daemon (LXD_DIR, default /var/lib/lxdts)
   waitready [--timeout SECONDS]                            Wait until the daemon is ready
   shutdown [--timeout SECONDS]                             Ask the daemon to stop
-  init --auto | --preseed                                  Configure the daemon (preseed YAML on stdin)
+  init --auto [--network-address A] [--network-port P] [--storage-backend dir] [--trust-password PW]
+       | --preseed (YAML on stdin) | --dump                 Configure the daemon, as lxd init
   sql local|global "<query>"                               Run SQL against the database
   version                                                  Print the version
 `;
 
-const BOOLEANS = ['debug', 'verbose', 'auto', 'preseed', 'help', 'h', 'force'];
+const BOOLEANS = ['debug', 'verbose', 'auto', 'preseed', 'dump', 'help', 'h', 'force', 'storage-create-loop'];
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -52,7 +52,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   const certificates = app.get(CertificatesService);
   await certificates.refresh();
   const events = app.get(EventsService);
-  const internal = new InternalRoutes();
+  const internal = new InternalRoutes(store);
   const table = [...ROUTE_PROVIDERS.map((p) => app.get(p, { strict: false })), internal].flatMap((p) => p.routes());
   app.useGlobalFilters(new LxdErrorFilter());
   await app.init();

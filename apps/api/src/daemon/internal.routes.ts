@@ -1,15 +1,19 @@
 // /internal/*: daemon control used by `lxdts waitready` and `lxdts shutdown` (as LXD's /internal/ready|shutdown).
-import { Injectable } from '@nestjs/common';
-import { forbidden } from '../http/api-error.js';
-import { emptySync } from '../http/response.js';
+import type { Store } from '@lxdts/raft-store';
+import { badRequest, forbidden } from '../http/api-error.js';
+import { object, oneOf, string } from '../http/body-schema.js';
+import { emptySync, sync } from '../http/response.js';
 import type { Route, RouteProvider } from '../http/route.js';
 import type { RequestContext } from '../http/request-context.js';
 
-@Injectable()
+const SqlPost = object({ database: oneOf(['local', 'global'] as const, false), query: string });
+
 export class InternalRoutes implements RouteProvider {
   /** Set by the daemon once everything is up; called (once) on PUT /internal/shutdown. */
   ready = false;
   onShutdown: () => void = () => undefined;
+
+  constructor(private readonly store: Store) {}
 
   routes(): Route[] {
     const unixOnly = (ctx: RequestContext) => {
@@ -35,6 +39,23 @@ export class InternalRoutes implements RouteProvider {
             unixOnly(ctx);
             setImmediate(() => this.onShutdown());
             return emptySync();
+          },
+        },
+      },
+      {
+        // `lxdts sql`: one raw statement against the local or global database.
+        path: '/internal/sql',
+        post: {
+          access: 'admin',
+          handler: async (ctx) => {
+            unixOnly(ctx);
+            const body = ctx.body(SqlPost);
+            if (body.query.trim() === '') throw badRequest('No query provided');
+            try {
+              return sync(await this.store.raw(body.database as 'local' | 'global', body.query));
+            } catch (err) {
+              throw badRequest((err as Error).message);
+            }
           },
         },
       },
