@@ -45,9 +45,6 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
     { logger: options.debug ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn'], abortOnError: false, bodyParser: false },
   );
   const fastify = app.getHttpAdapter().getInstance();
-  // LXD parses every body as JSON whatever its content type; handlers decode the raw bytes themselves.
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   const certificates = app.get(CertificatesService);
   await certificates.refresh();

@@ -1,4 +1,5 @@
 // Everything a handler may read about its request, already authenticated and parsed.
+import type { Readable } from 'node:stream';
 import type { Identity } from '../auth/identity.js';
 import { badRequest } from './api-error.js';
 import { type Decoder, decodeBody, parseJson } from './body-schema.js';
@@ -19,6 +20,8 @@ export interface RequestContext {
   /** `?target=` cluster member, '' when absent. */
   target: string;
   rawBody: Buffer | undefined;
+  /** The unread request body, for endpoints declared with `streamBody`. */
+  bodyStream: Readable | undefined;
   /** Decodes the body with a schema; bad JSON or wrong types give a 400. */
   body<T>(decoder: Decoder<T>): T;
   /** The parsed JSON body as is (for PATCH key presence and free-form bodies). */

@@ -18,6 +18,8 @@ export interface Endpoint {
   handler: Handler;
   /** Max request body size in bytes; default the router's JSON limit. */
   bodyLimit?: number;
+  /** The handler reads the body itself from `ctx.bodyStream` (uploads); nothing is buffered. */
+  streamBody?: boolean;
 }
 
 export type Verb = 'get' | 'put' | 'post' | 'patch' | 'delete';

@@ -1,9 +1,11 @@
 // Registers the declarative route table on fastify and is the single place that writes responses:
 // authentication, access rules, query parsing, envelopes, ETags and error mapping all happen here.
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { type Identity, canAccessProject } from '../auth/identity.js';
 import { type TaggedRequest, type TrustStore, authenticate } from '../auth/authenticator.js';
 import { ApiError, forbidden, notFound, notImplemented, toApiError } from './api-error.js';
+import { installBodyParser } from './body-parser.js';
 import { asyncBody, errorBody, syncBody } from './envelope.js';
 import { etagOf } from './etag.js';
 import { type RequestContext, bodyAccessors, parseRecursion } from './request-context.js';
@@ -80,6 +82,7 @@ function buildContext(req: FastifyRequest, identity: Identity): RequestContext {
     if (s !== undefined) q[k] = s;
   }
   const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
+  const stream = req.body instanceof Readable ? req.body : undefined;
   const url = req.url;
   const qi = url.indexOf('?');
   return {
@@ -94,12 +97,14 @@ function buildContext(req: FastifyRequest, identity: Identity): RequestContext {
     recursion: parseRecursion(q['recursion']),
     target: q['target'] ?? '',
     rawBody: raw,
+    bodyStream: stream,
     ifMatch: firstValue(req.headers['if-match']),
     ...bodyAccessors(raw),
   };
 }
 
 export function registerRoutes(app: FastifyInstance, table: Route[], opts: RouterOptions): void {
+  installBodyParser(app);
   const handle = async (endpoint: Endpoint, req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     try {
       const identity = identityOf(req, opts.trust);
@@ -123,6 +128,7 @@ export function registerRoutes(app: FastifyInstance, table: Route[], opts: Route
         method,
         url: route.path,
         bodyLimit: endpoint?.bodyLimit ?? DEFAULT_BODY_LIMIT,
+        config: { streamBody: endpoint?.streamBody === true },
         handler: endpoint
           ? (req, reply) => handle(endpoint, req, reply)
           : async (req, reply) => {
