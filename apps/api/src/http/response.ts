@@ -31,7 +31,8 @@ export const sync = (metadata: unknown, opts: { etag?: unknown; location?: strin
   ...opts,
 });
 
-export const emptySync = (): SyncResponse => ({ kind: 'sync', metadata: null });
+/** LXD's EmptySyncResponse carries `{}` as metadata (creations, with a Location, carry null). */
+export const emptySync = (): SyncResponse => ({ kind: 'sync', metadata: {} });
 
 export const created = (location: string): SyncResponse => ({ kind: 'sync', metadata: null, location });
 

@@ -156,7 +156,8 @@ export class OperationsService {
 
   private entry(id: string, project?: string): Entry {
     const entry = this.entries.get(id);
-    if (!entry || (project !== undefined && entry.project !== project && project !== '')) {
+    // Project-less operations (entry.project '') are found from any project, as LXD.
+    if (!entry || (project !== undefined && project !== '' && entry.project !== '' && entry.project !== project)) {
       throw notFound('Operation not found');
     }
     return entry;

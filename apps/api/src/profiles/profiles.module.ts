@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ProjectsModule } from '../projects/projects.module.js';
+import { ProfilesRepository } from './profiles.repository.js';
 import { ProfilesRoutes } from './profiles.routes.js';
+import { ProfilesService } from './profiles.service.js';
 
-@Module({ providers: [ProfilesRoutes], exports: [ProfilesRoutes] })
+@Module({
+  imports: [ProjectsModule],
+  providers: [ProfilesRepository, ProfilesService, ProfilesRoutes],
+  exports: [ProfilesService, ProfilesRoutes],
+})
 export class ProfilesModule {}

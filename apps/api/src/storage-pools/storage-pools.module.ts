@@ -1,5 +1,22 @@
 import { Module } from '@nestjs/common';
+import { DirPoolDriver } from './dir-pool.driver.js';
+import { StoragePoolsRepository } from './storage-pools.repository.js';
 import { StoragePoolsRoutes } from './storage-pools.routes.js';
+import { StoragePoolsService } from './storage-pools.service.js';
+import { StorageVolumesRepository } from './storage-volumes.repository.js';
+import { StorageVolumesRoutes } from './storage-volumes.routes.js';
+import { StorageVolumesService } from './storage-volumes.service.js';
 
-@Module({ providers: [StoragePoolsRoutes], exports: [StoragePoolsRoutes] })
+@Module({
+  providers: [
+    DirPoolDriver,
+    StoragePoolsRepository,
+    StoragePoolsService,
+    StorageVolumesRepository,
+    StorageVolumesService,
+    StorageVolumesRoutes,
+    StoragePoolsRoutes,
+  ],
+  exports: [StoragePoolsService, StoragePoolsRoutes],
+})
 export class StoragePoolsModule {}

@@ -1,0 +1,57 @@
+// Configuration keys of `dir` storage pools (reference/storage_dir.md): the pool's own keys plus the `volume.*`
+// defaults for its volumes. `user.*` keys are free-form. Unknown keys are refused.
+import { badRequest } from '../http/api-error.js';
+
+type Check = (value: string) => string | null;
+
+const anything: Check = () => null;
+
+const BOOLEANS = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'];
+const bool: Check = (v) => (v === '' || BOOLEANS.includes(v.toLowerCase()) ? null : `Invalid value for a boolean "${v}"`);
+
+const SIZE = /^\d+(\.\d+)?\s*(B|[kMGTPE]B|[KMGTPE]iB)?$/;
+const size: Check = (v) => (v === '' || SIZE.test(v) ? null : `Invalid value for a size "${v}"`);
+
+/** Bandwidth as rsync's --bwlimit takes it: a number with an optional unit. */
+const bwlimit: Check = (v) => (v === '' || /^\d+(\.\d+)?\s*([kKmMgGtT]i?B?|B)?$/.test(v) ? null : `Invalid value for a bandwidth limit "${v}"`);
+
+/** e.g. "1d 2w" (units M minute, H hour, d, w, m month, y). */
+const expiry: Check = (v) =>
+  v === '' || /^(\d+[MHdwmy])(\s+\d+[MHdwmy])*$/.test(v.trim()) ? null : `Invalid expiry "${v}"`;
+
+const CRON_ALIASES = ['@hourly', '@daily', '@midnight', '@weekly', '@monthly', '@annually', '@yearly', '@startup', '@never'];
+/** A cron spec (5 fields) or an alias; several may be given comma-separated. */
+const schedule: Check = (v) => {
+  if (v === '') return null;
+  for (const part of v.split(',').map((p) => p.trim())) {
+    if (CRON_ALIASES.includes(part)) continue;
+    if (part.split(/\s+/).length !== 5 || !/^[\d*\/,\-A-Za-z\s]+$/.test(part)) return `Invalid snapshot schedule "${v}"`;
+  }
+  return null;
+};
+
+export const DIR_POOL_KEYS: Readonly<Record<string, Check>> = {
+  source: anything,
+  'volatile.initial_source': anything,
+  'rsync.bwlimit': bwlimit,
+  'rsync.compression': bool,
+  'volume.security.shifted': bool,
+  'volume.security.unmapped': bool,
+  'volume.size': size,
+  'volume.snapshots.expiry': expiry,
+  'volume.snapshots.pattern': anything,
+  'volume.snapshots.schedule': schedule,
+};
+
+/** Keys that belong to one cluster member (stored with its node_id). */
+export const MEMBER_SPECIFIC_KEYS: ReadonlySet<string> = new Set(['source', 'volatile.initial_source']);
+
+export function validateDirPoolConfig(config: Record<string, string>): void {
+  for (const [key, value] of Object.entries(config)) {
+    if (key.startsWith('user.')) continue;
+    const check = DIR_POOL_KEYS[key];
+    if (!check) throw badRequest(`Invalid option "${key}"`);
+    const problem = check(value);
+    if (problem) throw badRequest(`Invalid value for option "${key}": ${problem}`);
+  }
+}

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type Store, SqliteStore } from '@lxdts/raft-store';
+import { unixIdentity } from '../auth/identity.js';
+import { daemonPaths } from '../daemon/paths.js';
+import { EventsService } from '../events/events.service.js';
+import { ApiError } from '../http/api-error.js';
+import { DIR_POOL_LAYOUT, DirPoolDriver } from './dir-pool.driver.js';
+import { type NewPool, StoragePoolsRepository } from './storage-pools.repository.js';
+import { StoragePoolsService } from './storage-pools.service.js';
+
+const who = unixIdentity();
+const status = (code: number, message?: RegExp) => (err: unknown) =>
+  err instanceof ApiError && err.status === code && (!message || message.test(err.message));
+
+interface Env {
+  svc: StoragePoolsService;
+  store: Store;
+  tmp: string;
+  varDir: string;
+  actions: string[];
+}
+
+async function withPools(fn: (env: Env) => Promise<void>, repoFor?: (store: Store) => StoragePoolsRepository): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'lxdts-pools-'));
+  const varDir = join(tmp, 'var');
+  const paths = daemonPaths(varDir);
+  const store = await SqliteStore.open(paths.database);
+  const events = new EventsService();
+  const actions: string[] = [];
+  events.subscribe({ types: new Set(['lifecycle']), project: null, send: (f) => actions.push((JSON.parse(f) as { metadata: { action: string } }).metadata.action) });
+  const repo = repoFor ? repoFor(store) : new StoragePoolsRepository(store);
+  try {
+    await fn({ svc: new StoragePoolsService(repo, new DirPoolDriver(), events, paths), store, tmp, varDir, actions });
+  } finally {
+    await store.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const post = (name: string, config: Record<string, string> = {}, driver = 'dir') => ({ name, driver, config, description: '' });
+
+test('a default dir pool lives under $LXD_DIR/storage-pools/<name> and goes away with the pool', async () => {
+  await withPools(async ({ svc, varDir, actions, store }) => {
+    assert.equal(await svc.create(post('p1'), who), '/1.0/storage-pools/p1');
+    const source = join(varDir, 'storage-pools', 'p1');
+    assert.deepEqual(readdirSync(source).sort(), Object.keys(DIR_POOL_LAYOUT).sort());
+    for (const [dir, mode] of Object.entries(DIR_POOL_LAYOUT)) assert.equal(statSync(join(source, dir)).mode & 0o777, mode, dir);
+    const pool = await svc.get('p1');
+    assert.deepEqual(pool, {
+      config: { source }, description: '', name: 'p1', driver: 'dir', used_by: [], status: 'Created', locations: ['none'],
+    });
+    const rows = await store.db.selectFrom('storage_pools_config').select(['key', 'node_id']).execute();
+    assert.deepEqual(rows, [{ key: 'source', node_id: 1 }]);
+    await svc.delete('p1', who);
+    assert.equal(existsSync(source), false);
+    assert.equal(existsSync(join(varDir, 'storage-pools')), true);
+    await assert.rejects(svc.get('p1'), status(404, /Storage pool not found/));
+    assert.deepEqual(actions, ['storage-pool-created', 'storage-pool-deleted']);
+  });
+});
+
+test('a user source the daemon created is removed on delete; a pre-existing one and foreign files stay', async () => {
+  await withPools(async ({ svc, tmp }) => {
+    const created = join(tmp, 'new', 'deep', 'src');
+    await svc.create(post('mine', { source: created }), who);
+    const pool = await svc.get('mine');
+    assert.deepEqual(pool.config, { source: created });
+    await svc.delete('mine', who);
+    assert.equal(existsSync(join(tmp, 'new')), false);
+
+    const existing = join(tmp, 'existing');
+    mkdirSync(existing);
+    await svc.create(post('theirs', { source: existing }), who);
+    writeFileSync(join(existing, 'custom', 'left-over'), 'x');
+    await svc.delete('theirs', who);
+    assert.deepEqual(readdirSync(existing), []);
+
+    // a directory holding only an old pool's layout is taken over; anything else is refused
+    mkdirSync(join(existing, 'containers'));
+    await svc.create(post('again', { source: existing }), who);
+    await svc.delete('again', who);
+    writeFileSync(join(existing, 'data.txt'), 'keep me');
+    await assert.rejects(svc.create(post('refused', { source: existing }), who), status(400, /isn't empty/));
+    assert.deepEqual(readdirSync(existing), ['data.txt']);
+  });
+});
+
+test('a failed database write rolls back exactly the directories the creation made', async () => {
+  class FailingRepository extends StoragePoolsRepository {
+    override async create(_pool: NewPool): Promise<number> {
+      throw new Error('database is locked');
+    }
+  }
+  await withPools(
+    async ({ svc, tmp, varDir }) => {
+      await assert.rejects(svc.create(post('p1'), who), /database is locked/);
+      assert.equal(existsSync(join(varDir, 'storage-pools')), false);
+
+      const existing = join(tmp, 'existing');
+      mkdirSync(join(existing, 'images'), { recursive: true });
+      writeFileSync(join(existing, 'images', 'cached'), 'x');
+      await assert.rejects(svc.create(post('p2', { source: existing }), who), /database is locked/);
+      assert.deepEqual(readdirSync(existing), ['images']);
+      assert.deepEqual(readdirSync(join(existing, 'images')), ['cached']);
+      assert.deepEqual(await svc.names(), []);
+    },
+    (store) => new FailingRepository(store),
+  );
+});
+
+test('creation validates name, driver, keys and source', async () => {
+  await withPools(async ({ svc, tmp, varDir }) => {
+    await assert.rejects(svc.create(post(''), who), status(400, /No name provided/));
+    await assert.rejects(svc.create(post('a/b'), who), status(400, /may not contain slashes/));
+    await assert.rejects(svc.create(post('p', {}, ''), who), status(400, /No driver provided/));
+    await assert.rejects(svc.create(post('p', {}, 'btrfs'), who), status(400, /"btrfs" is not supported yet/));
+    await assert.rejects(svc.create(post('p', {}, 'foo'), who), status(400, /Unknown storage pool driver "foo"/));
+    await assert.rejects(svc.create(post('p', { 'zfs.pool_name': 'x' }), who), status(400, /Invalid option "zfs.pool_name"/));
+    await assert.rejects(svc.create(post('p', { 'rsync.compression': 'maybe' }), who), status(400, /boolean/));
+    await assert.rejects(svc.create(post('p', { 'lxdts.source_created': '/' }), who), status(400));
+    await assert.rejects(svc.create(post('p', { source: 'relative/dir' }), who), status(400, /absolute/));
+    await assert.rejects(svc.create(post('p', { source: join(varDir, 'elsewhere') }), who), status(400, /within the LXD directory/));
+    await svc.create(post('p', { source: join(tmp, 's'), 'volume.size': '10GiB', 'user.note': 'x' }), who);
+    await assert.rejects(svc.create(post('p'), who), status(409));
+    await assert.rejects(svc.create(post('q', { source: join(tmp, 's') }), who), status(400, /already used by storage pool "p"/));
+    await assert.rejects(svc.create(post('q', { source: join(tmp, 's', 'custom') }), who), status(400, /already used/));
+  });
+});
+
+test('PUT replaces and PATCH merges config; source and volatile keys cannot change', async () => {
+  await withPools(async ({ svc, tmp, actions }) => {
+    const source = join(tmp, 's');
+    await svc.create(post('p', { source, 'rsync.compression': 'false', 'volatile.initial_source': '/dev/old' }), who);
+    const volatile = { 'volatile.initial_source': '/dev/old' };
+
+    await assert.rejects(svc.update('p', { config: {}, description: '', hasDescription: true }, 'replace', who), status(400, /Pool source cannot be changed/));
+    await assert.rejects(
+      svc.update('p', { config: { source: join(tmp, 'other') }, description: '', hasDescription: false }, 'merge', who),
+      status(400, /Pool source cannot be changed/),
+    );
+    await assert.rejects(svc.update('p', { config: { source, bogus: '1' }, description: '', hasDescription: false }, 'merge', who), status(400, /Invalid option/));
+    await assert.rejects(
+      svc.update('p', { config: { 'volatile.initial_source': '/x' }, description: '', hasDescription: false }, 'merge', who),
+      status(400, /cannot be changed/),
+    );
+
+    // PUT without the volatile key keeps it; keys not given are dropped
+    await svc.update('p', { config: { source, 'volume.size': '5GiB' }, description: 'put', hasDescription: true }, 'replace', who);
+    assert.deepEqual((await svc.get('p')).config, { source, ...volatile, 'volume.size': '5GiB' });
+
+    // PATCH: description only when given; "" removes a key
+    await svc.update('p', { config: { 'rsync.bwlimit': '10MB', 'volume.size': '' }, description: '', hasDescription: false }, 'merge', who);
+    const pool = await svc.get('p');
+    assert.equal(pool.description, 'put');
+    assert.deepEqual(pool.config, { 'rsync.bwlimit': '10MB', source, ...volatile });
+    await svc.update('p', { config: {}, description: 'patched', hasDescription: true }, 'merge', who);
+    assert.equal((await svc.get('p')).description, 'patched');
+    assert.deepEqual(actions, ['storage-pool-created', 'storage-pool-updated', 'storage-pool-updated', 'storage-pool-updated']);
+
+    // the internal ownership record survives edits: deleting still removes the directory the daemon made
+    await svc.delete('p', who);
+    assert.equal(existsSync(source), false);
+  });
+});
+
+test('profiles and volumes show in used_by and keep the pool from being deleted; image volumes do not', async () => {
+  await withPools(async ({ svc, store }) => {
+    await svc.create(post('p'), who);
+    const poolId = (await store.db.selectFrom('storage_pools').select('id').executeTakeFirstOrThrow()).id;
+    await store.db.insertInto('projects').values({ name: 'other', description: '' }).execute();
+    const volume = (name: string, type: number, project_id = 1) =>
+      store.db.insertInto('storage_volumes').values({ name, storage_pool_id: poolId, node_id: 1, type, description: '', project_id, content_type: 0, creation_date: '2026-12-03T00:00:00Z' }).executeTakeFirstOrThrow();
+    const img = await volume('d14fb1e4', 1);
+
+    await store.db.insertInto('profiles_devices').values({ profile_id: 1, name: 'root', type: 'disk' }).execute();
+    await store.db.insertInto('profiles_devices_config').values({ profile_device_id: 1, key: 'pool', value: 'p' }).execute();
+    const c1 = await volume('c1', 0);
+    await store.db.insertInto('storage_volumes_snapshots').values({ storage_volume_id: Number(c1.insertId), name: 's1', description: '', expiry_date: null, creation_date: '2026-12-03T00:00:00Z' }).execute();
+    await volume('data', 2, 2);
+
+    assert.deepEqual((await svc.get('p')).used_by, [
+      '/1.0/images/d14fb1e4',
+      '/1.0/instances/c1',
+      '/1.0/instances/c1/snapshots/s1',
+      '/1.0/profiles/default',
+      '/1.0/storage-pools/p/volumes/custom/data?project=other',
+    ]);
+    await assert.rejects(svc.delete('p', who), status(400, /The storage pool is currently in use/));
+    await store.db.deleteFrom('profiles_devices').execute();
+    await assert.rejects(svc.delete('p', who), status(400, /currently in use/));
+    await store.db.deleteFrom('storage_volumes').where('id', '!=', Number(img.insertId)).execute();
+    await svc.delete('p', who);
+    assert.deepEqual(await store.db.selectFrom('storage_volumes').selectAll().execute(), []);
+  });
+});
+
+test('pool resources come from statfs of the source', async () => {
+  await withPools(async ({ svc }) => {
+    await svc.create(post('p'), who);
+    const res = await svc.resources('p');
+    assert.ok(res.space.total > 0 && res.space.used <= res.space.total);
+    assert.ok(res.inodes.used <= res.inodes.total);
+    await assert.rejects(svc.resources('missing'), status(404));
+  });
+});
