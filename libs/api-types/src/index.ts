@@ -10,3 +10,4 @@ export * from './resources.js';
 export * from './profile.js';
 export * from './project.js';
 export * from './instance.js';
+export * from './agent/index.js';

@@ -1,0 +1,34 @@
+// What the agent's routes need from a container runtime. One driver per file: lxc.runtime.ts (liblxc tools).
+import type {
+  AgentExecRequest,
+  AgentInstanceSpec,
+  AgentInstanceState,
+  AgentInstanceSummary,
+  AgentStartResult,
+  AgentStopRequest,
+} from '@lxdts/api-types';
+import type { SpawnedProcess } from '../process/run.js';
+
+/** A command running inside a container; its streams belong to the caller (websocket exec builds on this). */
+export type ContainerCommand = SpawnedProcess;
+
+/** What to run: the exec request without the buffered-only fields (stdin is the command's own stream). */
+export type ExecOptions = Omit<AgentExecRequest, 'stdin'>;
+
+export interface ContainerRuntime {
+  /** Every container the runtime knows (configured or running), for the API's reconcile at start. */
+  list(): Promise<AgentInstanceSummary[]>;
+  /** Writes the config from the spec and starts the container; resolves once it runs. */
+  start(spec: AgentInstanceSpec): Promise<AgentStartResult>;
+  stop(lxcName: string, request: AgentStopRequest): Promise<void>;
+  freeze(lxcName: string): Promise<void>;
+  unfreeze(lxcName: string): Promise<void>;
+  /** LXD's InstanceState; a container the runtime never saw is Stopped. */
+  state(lxcName: string): Promise<AgentInstanceState>;
+  /** Starts a command in a running container (not a pty; stdin, stdout and stderr are pipes). */
+  exec(lxcName: string, request: ExecOptions): Promise<ContainerCommand>;
+  /** Moves the runtime's files of a stopped container (config, logs, seccomp policy) to a new name. */
+  rename(lxcName: string, newLxcName: string): Promise<void>;
+  /** Removes the runtime's files of a stopped container; its volume belongs to the storage driver. */
+  delete(lxcName: string): Promise<void>;
+}

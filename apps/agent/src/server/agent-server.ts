@@ -1,0 +1,64 @@
+// Assembles one agent: process runner, host facts, idmap, the lxc runtime, the storage drivers, the HTTP server.
+import type { AgentReady } from '@lxdts/api-types';
+import { DEFAULT_MAP_SIZE, type HostIdmap, defaultIdmap, readHostIdmap } from '../idmap/subid.js';
+import { type AgentLogger, silentLogger } from '../log.js';
+import { agentPaths } from '../paths.js';
+import { type ProcessRunner, createProcessRunner } from '../process/run.js';
+import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { readHostFacts } from '../runtime/host-facts.js';
+import { LxcRuntime } from '../runtime/lxc.runtime.js';
+import { DirStorage } from '../storage/dir.storage.js';
+import type { StorageDriver } from '../storage/storage-driver.js';
+import { type AgentHttpServer, listenAgentHttp } from './http-server.js';
+import { agentRoutes } from './routes.js';
+
+export interface AgentServerOptions {
+  socketPath: string;
+  /** The daemon's $LXD_DIR. */
+  varDir: string;
+  log?: AgentLogger;
+  /** lxc.log.level of the containers (default warn). */
+  lxcLogLevel?: string;
+  /** Add `root:1000000:1000000000` to /etc/subuid and /etc/subgid when root has no range (the agent's main does). */
+  ensureSubIds?: boolean;
+  subidFiles?: { subuid: string; subgid: string };
+}
+
+export interface RunningAgent {
+  readonly socketPath: string;
+  readonly runtime: ContainerRuntime;
+  readonly storage: Readonly<Record<string, StorageDriver>>;
+  readonly hostIdmap: HostIdmap | null;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startAgentServer(options: AgentServerOptions): Promise<RunningAgent> {
+  const log = options.log ?? silentLogger;
+  const paths = agentPaths(options.varDir);
+  const runner: ProcessRunner = createProcessRunner(log);
+  const host = readHostFacts();
+  const hostIdmap = readHostIdmap(options.subidFiles ?? { subuid: '/etc/subuid', subgid: '/etc/subgid' }, options.ensureSubIds ?? false);
+  if (!hostIdmap) log.warn('root has no range in /etc/subuid or /etc/subgid: only privileged containers can start');
+  const version = await runner.tryRun('lxc-start', ['--version'], { timeoutMs: 10_000 });
+  if (version.exitCode !== 0) log.warn('lxc-start is missing: containers cannot start (install the lxc package)');
+
+  const runtime = new LxcRuntime({ paths, runner, log, host, lxcLogLevel: options.lxcLogLevel });
+  const storage: Record<string, StorageDriver> = { dir: new DirStorage(runner, log) };
+  const ready: AgentReady = {
+    ready: true,
+    pid: process.pid,
+    lxcVersion: version.exitCode === 0 ? version.stdout.trim() : '',
+    lxcPath: paths.lxcPath,
+    hostIdmap,
+    defaultIdmap: hostIdmap ? defaultIdmap(hostIdmap.uid, hostIdmap.gid, DEFAULT_MAP_SIZE) : null,
+    cgroupLayout: host.cgroupLayout,
+  };
+  const http: AgentHttpServer = await listenAgentHttp(options.socketPath, agentRoutes({ runtime, storage, ready: () => ready }), log);
+  return {
+    socketPath: options.socketPath,
+    runtime,
+    storage,
+    hostIdmap,
+    close: (graceMs) => http.close(graceMs),
+  };
+}

@@ -1,0 +1,172 @@
+// The agent's endpoints: one entry per path and verb, each a thin call into the runtime or a storage driver.
+import type {
+  AgentExecResult,
+  AgentInstanceSpec,
+  AgentReady,
+  AgentVolumeRef,
+  AgentVolumeType,
+} from '@lxdts/api-types';
+import { badRequest, notFound } from '../errors.js';
+import type { ContainerCommand, ContainerRuntime } from '../runtime/container-runtime.js';
+import type { StorageDriver } from '../storage/storage-driver.js';
+import { type Json, asObject, bool, deviceMap, int, str, stringArray, stringMap } from './body.js';
+import type { AgentRoute } from './http-server.js';
+
+export interface RouteDeps {
+  runtime: ContainerRuntime;
+  storage: Readonly<Record<string, StorageDriver>>;
+  ready(): AgentReady;
+}
+
+/** Output kept per stream by exec-simple; more is cut (the websocket exec streams instead). */
+const EXEC_OUTPUT_LIMIT = 32 * 1024 * 1024;
+
+export function agentRoutes(deps: RouteDeps): AgentRoute[] {
+  const { runtime } = deps;
+  const driver = (name: string | undefined): StorageDriver => {
+    const d = name ? deps.storage[name] : undefined;
+    if (!d) throw notFound(`Unknown storage driver "${name}"`);
+    return d;
+  };
+  const name = (params: Record<string, string>) => params['lxcName'] as string;
+  const body = (b: unknown) => asObject(b ?? {});
+
+  return [
+    { method: 'GET', path: '/ready', handler: async () => deps.ready() },
+    { method: 'GET', path: '/instances', handler: () => runtime.list() },
+    {
+      method: 'POST',
+      path: '/instances/:lxcName/start',
+      handler: async ({ params, body: b }) => {
+        const spec = decodeSpec(asObject(body(b)['spec'], '"spec"'));
+        if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        return runtime.start(spec);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/instances/:lxcName/stop',
+      handler: async ({ params, body: b }) => {
+        const o = body(b);
+        await runtime.stop(name(params), { force: bool(o, 'force', false), timeoutSec: int(o, 'timeoutSec', -1) });
+      },
+    },
+    { method: 'POST', path: '/instances/:lxcName/freeze', handler: async ({ params }) => runtime.freeze(name(params)) },
+    { method: 'POST', path: '/instances/:lxcName/unfreeze', handler: async ({ params }) => runtime.unfreeze(name(params)) },
+    { method: 'GET', path: '/instances/:lxcName/state', handler: ({ params }) => runtime.state(name(params)) },
+    {
+      method: 'POST',
+      path: '/instances/:lxcName/rename',
+      handler: async ({ params, body: b }) => runtime.rename(name(params), str(body(b), 'newLxcName')),
+    },
+    { method: 'POST', path: '/instances/:lxcName/delete', handler: async ({ params }) => runtime.delete(name(params)) },
+    {
+      method: 'POST',
+      path: '/instances/:lxcName/exec-simple',
+      handler: async ({ params, body: b }) => {
+        const o = body(b);
+        const stdin = str(o, 'stdin', true);
+        const cmd = await runtime.exec(name(params), {
+          command: stringArray(o, 'command'),
+          env: stringMap(o, 'env', true),
+          cwd: str(o, 'cwd', true) ?? '',
+          uid: int(o, 'uid', 0),
+          gid: int(o, 'gid', 0),
+          timeoutSec: int(o, 'timeoutSec', 0),
+        });
+        return collect(cmd, stdin);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/storage/:driver/image/unpack',
+      handler: async ({ params, body: b }) => {
+        const o = body(b);
+        return driver(params['driver']).unpackImage({
+          poolSource: str(o, 'poolSource'),
+          fingerprint: str(o, 'fingerprint'),
+          imageFile: str(o, 'imageFile'),
+          rootfsFile: str(o, 'rootfsFile', true),
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/storage/:driver/image/delete',
+      handler: async ({ params, body: b }) => {
+        const o = body(b);
+        await driver(params['driver']).deleteImage({ poolSource: str(o, 'poolSource'), fingerprint: str(o, 'fingerprint') });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/storage/:driver/volume/create',
+      handler: async ({ params, body: b }) => {
+        const o = body(b);
+        const from = o['fromImage'] === undefined ? undefined : asObject(o['fromImage'], '"fromImage"');
+        return driver(params['driver']).createVolume({
+          volume: decodeVolume(o),
+          fromImage: from ? { fingerprint: str(from, 'fingerprint') } : undefined,
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/storage/:driver/volume/delete',
+      handler: async ({ params, body: b }) => driver(params['driver']).deleteVolume({ volume: decodeVolume(body(b)) }),
+    },
+    {
+      method: 'POST',
+      path: '/storage/:driver/volume/rename',
+      handler: async ({ params, body: b }) => {
+        const o = body(b);
+        await driver(params['driver']).renameVolume({ volume: decodeVolume(o), newName: str(o, 'newName') });
+      },
+    },
+  ];
+}
+
+function decodeSpec(o: Json): AgentInstanceSpec {
+  let idmap: AgentInstanceSpec['idmap'] = null;
+  if (o['idmap'] !== null && o['idmap'] !== undefined) {
+    const m = asObject(o['idmap'], '"idmap"');
+    idmap = { uidBase: int(m, 'uidBase'), gidBase: int(m, 'gidBase'), size: int(m, 'size') };
+    if (idmap.size < 1 || idmap.uidBase < 1 || idmap.gidBase < 1) throw badRequest('Invalid idmap');
+  }
+  return {
+    name: str(o, 'name'),
+    project: str(o, 'project'),
+    lxcName: str(o, 'lxcName'),
+    rootfsPath: str(o, 'rootfsPath'),
+    architecture: str(o, 'architecture', true) ?? '',
+    config: stringMap(o, 'config', true),
+    devices: deviceMap(o, 'devices'),
+    idmap,
+  };
+}
+
+function decodeVolume(o: Json): AgentVolumeRef {
+  const v = asObject(o['volume'], '"volume"');
+  return { poolSource: str(v, 'poolSource'), type: str(v, 'type') as AgentVolumeType, name: str(v, 'name') };
+}
+
+/** Feeds stdin, buffers stdout/stderr (each up to EXEC_OUTPUT_LIMIT) and waits for the exit code. */
+async function collect(cmd: ContainerCommand, stdin: string | undefined): Promise<AgentExecResult> {
+  const read = (stream: NodeJS.ReadableStream) =>
+    new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (c: Buffer) => {
+        if (size < EXEC_OUTPUT_LIMIT) chunks.push(c.subarray(0, EXEC_OUTPUT_LIMIT - size));
+        size += c.length;
+      });
+      stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      stream.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+  const stdout = read(cmd.stdout);
+  const stderr = read(cmd.stderr);
+  cmd.stdin.on('error', () => undefined); // The command may exit without reading its input.
+  cmd.stdin.end(stdin ?? '');
+  const [exitCode, out, err] = await Promise.all([cmd.exited, stdout, stderr]);
+  return { exitCode, stdout: out, stderr: err };
+}

@@ -1,0 +1,21 @@
+// What the agent's routes need from a storage driver. One driver per file: dir.storage.ts.
+import type {
+  AgentImageDeleteRequest,
+  AgentImageUnpackRequest,
+  AgentImageUnpackResult,
+  AgentVolumeCreateRequest,
+  AgentVolumeCreateResult,
+  AgentVolumeDeleteRequest,
+  AgentVolumeRenameRequest,
+} from '@lxdts/api-types';
+
+export interface StorageDriver {
+  readonly name: string;
+  /** Unpacks an image once per pool; a second call for the same fingerprint does nothing. */
+  unpackImage(request: AgentImageUnpackRequest): Promise<AgentImageUnpackResult>;
+  deleteImage(request: AgentImageDeleteRequest): Promise<void>;
+  /** Creates a volume, empty or as a copy of an unpacked image. */
+  createVolume(request: AgentVolumeCreateRequest): Promise<AgentVolumeCreateResult>;
+  deleteVolume(request: AgentVolumeDeleteRequest): Promise<void>;
+  renameVolume(request: AgentVolumeRenameRequest): Promise<void>;
+}
