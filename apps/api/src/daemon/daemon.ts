@@ -1,6 +1,7 @@
 // Starts one lxdts daemon: store, Nest app on the unix socket, HTTPS when configured, events websocket.
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SqliteStore } from '@lxdts/raft-store';
@@ -55,6 +56,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   await app.init();
   registerRoutes(fastify, table, {
     trust: certificates,
+    memberNames: ['none', hostname()],
     onServerError: (err, req) => log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`),
   });
   if (options.debug) {

@@ -90,7 +90,9 @@ export function parseJson(raw: Buffer | undefined): unknown {
   }
 }
 
+/** Decodes a request body that must be there: an empty one is refused as LXD does ("EOF"), never read as `{}`. */
 export function decodeBody<T>(raw: Buffer | undefined, decoder: Decoder<T>): T {
+  if (!raw || raw.toString('utf8').trim() === '') throw badRequest('EOF');
   return decoder(parseJson(raw), '');
 }
 

@@ -1,7 +1,6 @@
 // Everything a handler may read about its request, already authenticated and parsed.
 import type { Readable } from 'node:stream';
 import type { Identity } from '../auth/identity.js';
-import { badRequest } from './api-error.js';
 import { type Decoder, decodeBody, parseJson } from './body-schema.js';
 
 export interface RequestContext {
@@ -30,11 +29,10 @@ export interface RequestContext {
   ifMatch: string | undefined;
 }
 
+/** `recursion=` as LXD reads it: anything that is not a positive number means 0. */
 export function parseRecursion(value: string | undefined): number {
-  if (value === undefined || value === '') return 0;
-  const n = Number.parseInt(value.split(';')[0] ?? '', 10);
-  if (!Number.isFinite(n) || n < 0) throw badRequest(`Invalid recursion value "${value}"`);
-  return Math.min(n, 2);
+  const n = Number.parseInt((value ?? '').split(';')[0] ?? '', 10);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 2) : 0;
 }
 
 export function bodyAccessors(raw: Buffer | undefined): Pick<RequestContext, 'body' | 'json'> {
@@ -42,6 +40,6 @@ export function bodyAccessors(raw: Buffer | undefined): Pick<RequestContext, 'bo
   const json = (): unknown => (parsed ??= { v: parseJson(raw) }).v;
   return {
     json,
-    body: <T>(decoder: Decoder<T>) => (parsed ? decoder(parsed.v, '') : decodeBody(raw, decoder)),
+    body: <T>(decoder: Decoder<T>) => decodeBody(raw, decoder),
   };
 }

@@ -16,6 +16,8 @@ export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
 export interface RouterOptions {
   trust: TrustStore;
+  /** Names `?target=` may take on this server (standalone: "none" and the host name). */
+  memberNames: readonly string[];
   /** Called with every handler failure of status >= 500, for the log. */
   onServerError?: (err: unknown, req: FastifyRequest) => void;
 }
@@ -110,6 +112,7 @@ export function registerRoutes(app: FastifyInstance, table: Route[], opts: Route
       const identity = identityOf(req, opts.trust);
       const ctx = buildContext(req, identity);
       if (!allowed(endpoint.access, identity, ctx.project)) throw forbidden();
+      if (ctx.target !== '' && !opts.memberNames.includes(ctx.target)) throw notFound('Cluster member not found');
       send(reply, await endpoint.handler(ctx));
     } catch (err) {
       const apiErr = toApiError(err);

@@ -16,7 +16,7 @@ const bool: KeyValidator = (v) => (['true', 'false', '1', '0', 'yes', 'no', 'on'
 const int =
   (min = Number.MIN_SAFE_INTEGER): KeyValidator =>
   (v) =>
-    v === '' || (/^-?\d+$/.test(v) && Number(v) >= min) ? null : `Invalid value for an integer "${v}"`;
+    v === '' || (/^-?\d+$/.test(v) && Number(v) >= min) ? null : 'invalid integer';
 const oneOf =
   (...values: string[]): KeyValidator =>
   (v) =>
@@ -87,3 +87,10 @@ export const SERVER_CONFIG_KEYS: Readonly<Record<string, ServerConfigKey>> = {
   'storage.backups_volume': { scope: 'local', validate: anyString },
   'storage.images_volume': { scope: 'local', validate: anyString },
 };
+
+/** The definition of a key: a known one, or a free-form `user.*` key (global). */
+export function serverConfigKey(key: string): ServerConfigKey | undefined {
+  if (SERVER_CONFIG_KEYS[key]) return SERVER_CONFIG_KEYS[key];
+  if (key.startsWith('user.') && key.length > 5) return { scope: 'global', validate: anyString };
+  return undefined;
+}

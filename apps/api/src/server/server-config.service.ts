@@ -3,7 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { badRequest } from '../http/api-error.js';
 import { ServerConfigRepository } from './server-config.repository.js';
-import { SERVER_CONFIG_KEYS } from './server-config-keys.js';
+import { SERVER_CONFIG_KEYS, serverConfigKey } from './server-config-keys.js';
 
 /** Applies a changed key to the running daemon; throwing refuses the change. */
 export type ConfigApplier = (key: string, value: string) => Promise<void>;
@@ -45,10 +45,10 @@ export class ServerConfigService {
     const target: Record<string, string> = mode === 'replace' ? {} : { ...current };
     for (const [k, v] of Object.entries(input)) target[k] = v;
     for (const [key, value] of Object.entries(input)) {
-      const def = SERVER_CONFIG_KEYS[key];
-      if (!def) throw badRequest(`Cannot set "${key}": unknown key`);
+      const def = serverConfigKey(key);
+      if (!def) throw badRequest(`cannot set '${key}' to '${value}': unknown key`);
       const problem = def.validate(value);
-      if (problem) throw badRequest(`Cannot set "${key}" to "${value}": ${problem}`);
+      if (problem) throw badRequest(`cannot set '${key}' to '${value}': ${problem}`);
     }
     const changed: Record<string, string> = {};
     for (const key of new Set([...Object.keys(current), ...Object.keys(target)])) {
@@ -74,7 +74,7 @@ export class ServerConfigService {
       throw badRequest(`Cannot apply server config: ${(err as Error).message}`);
     }
     const split = { local: {} as Record<string, string>, global: {} as Record<string, string> };
-    for (const [key, value] of Object.entries(changed)) split[SERVER_CONFIG_KEYS[key]?.scope ?? 'global'][key] = value;
+    for (const [key, value] of Object.entries(changed)) split[serverConfigKey(key)?.scope ?? 'global'][key] = value;
     await this.repo.write(split);
     this.cache = undefined;
     return changed;

@@ -11,6 +11,15 @@ import { ServerConfigService } from './server-config.service.js';
 
 export const SERVER_VERSION = '5.0.2';
 
+/** What Debian's liblxc 5.0.2 supports on this kernel (the same set LXD 5.0.2 reports here). */
+const LXC_FEATURES: Record<string, string> = Object.fromEntries(
+  [
+    'cgroup2', 'core_scheduling', 'devpts_fd', 'idmapped_mounts_v2', 'mount_injection_file',
+    'network_gateway_device_route', 'network_ipvlan', 'network_l2proxy', 'network_phys_macvlan_mtu',
+    'network_veth_router', 'pidfd', 'seccomp_allow_deny_syntax', 'seccomp_notify', 'seccomp_proxy_send_notify_fd',
+  ].map((f) => [f, 'true']),
+);
+
 @Injectable()
 export class ServerInfoService {
   private readonly staticEnv: Omit<ServerEnvironment, 'addresses' | 'project'>;
@@ -48,7 +57,7 @@ export class ServerInfoService {
         unpriv_fscaps: 'true',
       },
       kernel_version: release(),
-      lxc_features: {},
+      lxc_features: LXC_FEATURES,
       os_name: os['NAME'] ?? 'Linux',
       os_version: os['VERSION_ID'] ?? '',
       server: 'lxd',

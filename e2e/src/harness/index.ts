@@ -1,0 +1,9 @@
+// The e2e harness: daemons on temporary LXD_DIRs, the real `lxc`, raw HTTP clients, ports and cleanup.
+export * from './cleanup.js';
+export * from './daemon.js';
+export * from './http-client.js';
+export * from './lxc.js';
+export * from './paths.js';
+export * from './ports.js';
+export * from './run.js';
+export * from './yaml-docs.js';
