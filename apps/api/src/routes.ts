@@ -3,6 +3,8 @@
 import type { Type } from '@nestjs/common';
 import { CertificatesRoutes } from './certificates/certificates.routes.js';
 import type { RouteProvider } from './http/route.js';
+import { ImagesRoutes } from './images/images.routes.js';
+import { InstancesRoutes } from './instances/instances.routes.js';
 import { NetworksRoutes } from './networks/networks.routes.js';
 import { OperationsRoutes } from './operations/operations.routes.js';
 import { ProfilesRoutes } from './profiles/profiles.routes.js';
@@ -22,4 +24,6 @@ export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
   NetworksRoutes,
   WarningsRoutes,
   ResourcesRoutes,
+  ImagesRoutes,
+  InstancesRoutes,
 ];

@@ -1,7 +1,7 @@
 // One lxdts daemon on a fresh temporary LXD_DIR, driven like LXD's own test suite drives `lxd`:
 // `lxdts daemon` in the background, `lxdts waitready`, then `lxdts shutdown` (with a kill-by-pid fallback).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, makeTempDir, removeTempDir, trackPid, untrackPid } from './cleanup.js';
@@ -46,6 +46,8 @@ export class TestDaemon {
 
   private constructor(private readonly options: DaemonStartOptions) {
     this.root = makeTempDir('daemon');
+    // Unprivileged containers (host uid 1000000+) must be able to traverse down to their rootfs.
+    chmodSync(this.root, 0o711);
     this.lxdDir = join(this.root, 'lxd');
     this.socket = join(this.lxdDir, 'unix.socket');
     this.logFile = join(this.root, 'daemon.log');
@@ -144,6 +146,16 @@ export class TestDaemon {
     this.lastStopForced = true;
     child.kill('SIGTERM');
     if (await this.waitExit(5_000)) return;
+    child.kill('SIGKILL');
+    await this.waitExit(5_000);
+  }
+
+  /** Stop the daemon with SIGTERM, which (as lxd) leaves running instances running. */
+  async stopLeavingInstances(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill('SIGTERM');
+    if (await this.waitExit(15_000)) return;
     child.kill('SIGKILL');
     await this.waitExit(5_000);
   }

@@ -7,3 +7,4 @@ export * from './paths.js';
 export * from './ports.js';
 export * from './run.js';
 export * from './yaml-docs.js';
+export * from './images.js';

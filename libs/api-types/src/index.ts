@@ -11,3 +11,4 @@ export * from './profile.js';
 export * from './project.js';
 export * from './instance.js';
 export * from './agent/index.js';
+export * from './image.js';

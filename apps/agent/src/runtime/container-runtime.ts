@@ -22,6 +22,8 @@ export interface ContainerRuntime {
   start(spec: AgentInstanceSpec): Promise<AgentStartResult>;
   stop(lxcName: string, request: AgentStopRequest): Promise<void>;
   freeze(lxcName: string): Promise<void>;
+  /** Applies `limits.*` keys to a running container's cgroups (`lxc.cgroup.*` equivalents). */
+  applyLimits(lxcName: string, config: Record<string, string>): Promise<void>;
   unfreeze(lxcName: string): Promise<void>;
   /** LXD's InstanceState; a container the runtime never saw is Stopped. */
   state(lxcName: string): Promise<AgentInstanceState>;

@@ -91,6 +91,19 @@ class ConfigLines {
   }
 }
 
+/** The cgroup settings `limits.*` keys give, as (controller file, value) pairs, for live updates of a running container. */
+export function limitSettings(cfg: Readonly<Record<string, string>>, host: HostFacts): { key: string; value: string }[] {
+  const c = new ConfigLines();
+  const cg = host.cgroupLayout === 'v2' ? 'lxc.cgroup2' : 'lxc.cgroup';
+  writeLimits(c, cg, { ...cfg }, host);
+  const out: { key: string; value: string }[] = [];
+  for (const line of c.lines) {
+    const m = /^lxc\.cgroup2?\.([^ ]+) = (.*)$/.exec(line);
+    if (m) out.push({ key: m[1]!, value: m[2]! });
+  }
+  return out;
+}
+
 /** fstab field encoding used by lxc.mount.entry (getmntent): space, tab, newline and backslash as octal. */
 export function fstabEscape(path: string): string {
   return path.replace(/[ \t\n\\]/g, (ch) => `\\${ch.charCodeAt(0).toString(8).padStart(3, '0')}`);

@@ -17,7 +17,7 @@ import type { AgentPaths } from '../paths.js';
 import type { ProcessRunner } from '../process/run.js';
 import type { ContainerCommand, ContainerRuntime, ExecOptions } from './container-runtime.js';
 import { type DeviceHost, type PathKind, resolveDevices } from './devices.js';
-import { type HostFacts, buildLxcConfig } from './lxc-config.builder.js';
+import { type HostFacts, buildLxcConfig, limitSettings } from './lxc-config.builder.js';
 import { isActive, lxdStatus } from './lxc-status.js';
 import { readNetwork, readUsage } from './instance-state.reader.js';
 
@@ -161,6 +161,12 @@ export class LxcRuntime implements ContainerRuntime {
       }
       this.log.info(`Shut down container ${lxcName}`);
     });
+  }
+
+  async applyLimits(lxcName: string, config: Record<string, string>): Promise<void> {
+    for (const { key, value } of limitSettings(config, this.host)) {
+      await this.runner.run('lxc-cgroup', [...this.lxcArgs(lxcName), key, value], { timeoutMs: 10_000 });
+    }
   }
 
   freeze(lxcName: string): Promise<void> {

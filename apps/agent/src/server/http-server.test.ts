@@ -62,6 +62,7 @@ describe('agent HTTP server', () => {
       throw new Error('cgroup exploded');
     },
     unfreeze: async () => undefined,
+    applyLimits: async () => undefined,
     state: async () => {
       throw new Error('unused');
     },

@@ -53,6 +53,11 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
     },
     { method: 'POST', path: '/instances/:lxcName/freeze', handler: async ({ params }) => runtime.freeze(name(params)) },
     { method: 'POST', path: '/instances/:lxcName/unfreeze', handler: async ({ params }) => runtime.unfreeze(name(params)) },
+    {
+      method: 'POST',
+      path: '/instances/:lxcName/limits',
+      handler: async ({ params, body: b }) => runtime.applyLimits(name(params), stringMap(body(b), 'config')),
+    },
     { method: 'GET', path: '/instances/:lxcName/state', handler: ({ params }) => runtime.state(name(params)) },
     {
       method: 'POST',

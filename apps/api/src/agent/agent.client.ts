@@ -68,6 +68,11 @@ export class AgentClient {
     await this.call('POST', `/instances/${enc(lxcName)}/freeze`);
   }
 
+  /** Applies `limits.*` to a running container's cgroups. */
+  async applyLimits(lxcName: string, req: { config: Record<string, string> }): Promise<void> {
+    await this.call('POST', `/instances/${enc(lxcName)}/limits`, req);
+  }
+
   async unfreeze(lxcName: string): Promise<void> {
     await this.call('POST', `/instances/${enc(lxcName)}/unfreeze`);
   }

@@ -38,7 +38,9 @@ async function main(argv: string[]): Promise<number> {
         debug: Boolean(flags['debug']),
         verbose: Boolean(flags['verbose']),
       });
-      for (const sig of ['SIGINT', 'SIGTERM', 'SIGPWR'] as const) process.once(sig, () => void daemon.stop());
+      // As lxd: SIGPWR shuts the instances down too; SIGINT/SIGTERM leave them running (daemon restart).
+      process.once('SIGPWR', () => void daemon.stop(true));
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void daemon.stop());
       await daemon.stopped;
       return 0;
     }

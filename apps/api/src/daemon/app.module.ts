@@ -1,5 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CertificatesModule } from '../certificates/certificates.module.js';
+import { ImagesModule } from '../images/images.module.js';
+import { InstancesModule } from '../instances/instances.module.js';
 import { NetworksModule } from '../networks/networks.module.js';
 import { OperationsRoutes } from '../operations/operations.routes.js';
 import { ProfilesModule } from '../profiles/profiles.module.js';
@@ -26,6 +28,8 @@ export class AppModule {
         NetworksModule,
         WarningsModule,
         ResourcesModule,
+        ImagesModule,
+        InstancesModule,
       ],
       providers: [ServerInfoService, ServerRoutes, OperationsRoutes],
     };

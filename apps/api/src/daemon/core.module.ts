@@ -4,7 +4,7 @@ import { OperationsService } from '../operations/operations.service.js';
 import { ServerConfigRepository } from '../server/server-config.repository.js';
 import { ServerConfigService } from '../server/server-config.service.js';
 import type { DaemonContext } from './daemon-context.js';
-import { DAEMON_OPTIONS, DAEMON_PATHS, STORE } from './tokens.js';
+import { AGENT_CLIENT, DAEMON_OPTIONS, DAEMON_PATHS, STORE } from './tokens.js';
 
 /** Services every resource module may inject: store, events, operations, server config. */
 @Global()
@@ -15,6 +15,7 @@ export class CoreModule {
       { provide: STORE, useValue: ctx.store },
       { provide: DAEMON_PATHS, useValue: ctx.paths },
       { provide: DAEMON_OPTIONS, useValue: ctx.options },
+      { provide: AGENT_CLIENT, useValue: ctx.agent },
       EventsService,
       OperationsService,
       ServerConfigRepository,

@@ -1,11 +1,13 @@
 // Starts one lxdts daemon: store, Nest app on the unix socket, HTTPS when configured, events websocket.
 import 'reflect-metadata';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SqliteStore } from '@lxdts/raft-store';
+import { startAgent } from '../agent/agent.process.js';
 import { CertificatesService } from '../certificates/certificates.service.js';
+import { InstancePowerService } from '../instances/instance-power.service.js';
 import { EventsService } from '../events/events.service.js';
 import { EventsSocket, refuse } from '../events/events.socket.js';
 import { LxdErrorFilter } from '../http/error-filter.js';
@@ -24,18 +26,29 @@ import type { DaemonPaths } from './paths.js';
 export interface RunningDaemon {
   /** Resolves when the daemon has stopped (shutdown request or signal). */
   stopped: Promise<void>;
-  stop(): Promise<void>;
+  /** Stops the daemon; with `instances` true, running instances are shut down first. */
+  stop(instances?: boolean): Promise<void>;
 }
 
 export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): Promise<RunningDaemon> {
   mkdirSync(paths.varDir, { recursive: true, mode: 0o711 });
+  // As LXD: unprivileged containers (host uids 1000000+) traverse $LXD_DIR to reach their rootfs.
+  chmodSync(paths.varDir, 0o711);
   const log = createLogger(options);
   const keyPair = loadOrCreateServerCertificate(paths.serverCert, paths.serverKey);
   const store = await SqliteStore.open(paths.database);
   const listeners = new Listeners(keyPair);
+  const agent = await startAgent(
+    { varDir: paths.varDir },
+    {
+      debug: options.debug,
+      verbose: options.verbose,
+      onLog: (line) => (options.logfile ? appendFileSync(options.logfile, `${line}\n`) : process.stderr.write(`${line}\n`)),
+    },
+  );
 
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ store, paths, options }),
+    AppModule.forRoot({ store, paths, options, agent: agent.client }),
     new FastifyAdapter({
       serverFactory: listeners.serverFactory,
       bodyLimit: DEFAULT_BODY_LIMIT,
@@ -87,25 +100,33 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
     });
   }
   certificates.setAddresses(listeners.currentHttpsAddress ? [listeners.currentHttpsAddress] : []);
+  const power = app.get(InstancePowerService, { strict: false });
+  await power.restore((msg) => log.warn(msg));
   internal.ready = true;
   log.info(`lxdts daemon ready on ${paths.socket}${httpsAddress ? ` and https://${httpsAddress}` : ''}`);
 
   let stopping: Promise<void> | undefined;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
-  const stop = (): Promise<void> =>
+  /** `instances`: stop running instances first (lxdts shutdown, SIGPWR), as `lxd shutdown`; else leave them running. */
+  const stop = (instances = false): Promise<void> =>
     (stopping ??= (async () => {
       log.info('lxdts daemon shutting down');
+      if (instances) {
+        const timeoutSec = Number((await app.get(ServerConfigService).get('core.shutdown_timeout')) || '5') * 60;
+        await power.shutdownAll(timeoutSec).catch((err: Error) => log.error(`Stopping instances: ${err.message}`));
+      }
       app.get(OperationsService).shutdown();
       eventsSocket.close();
       await listeners.close();
       listeners.unix.closeAllConnections();
       await app.close();
+      await agent.stop();
       await store.close();
       removeStaleSocket(paths.socket);
       resolveStopped();
     })());
-  internal.onShutdown = () => void stop();
+  internal.onShutdown = () => void stop(true);
   return { stopped, stop };
 }
 

@@ -169,6 +169,11 @@ export class ProjectsService {
     return profileUpdateProblem(project.name, project.config, await this.repo.inventory(project.id, tx), profile);
   }
 
+  /** A project's row; 404 when it does not exist. */
+  row(name: string, db: Db = this.repo.db): Promise<ProjectRow> {
+    return this.load(name, db);
+  }
+
   private async load(name: string, db: Db = this.repo.db): Promise<ProjectRow> {
     const row = await this.repo.find(name, db);
     if (!row) throw notFound('Project not found');

@@ -1,6 +1,7 @@
 // The API extensions lxdts implements, in LXD's order (reference/lxd-5.0.2/api_extensions.txt). The lxc client
 // picks its code paths from this list, so only list what really works; docs/compat.md explains each entry.
 export const API_EXTENSIONS: readonly string[] = [
+  'container_last_used_at',
   'etag',
   'patch',
   'network',
@@ -13,6 +14,7 @@ export const API_EXTENSIONS: readonly string[] = [
   'operation_description',
   'event_lifecycle',
   'network_state',
+  'container_full',
   'projects',
   'resources_cpu_socket',
   'resources_gpu',
@@ -21,6 +23,7 @@ export const API_EXTENSIONS: readonly string[] = [
   'event_location',
   'lxc_features',
   'resources_v2',
+  'instances',
   'resources_disk_sata',
   'resources_disk_id',
   'api_filtering',
@@ -51,6 +54,8 @@ export const API_EXTENSIONS: readonly string[] = [
   'projects_restricted_backups_and_snapshots',
   'server_supported_storage_drivers',
   'event_lifecycle_requestor_address',
+  'instance_all_projects',
+  'instance_get_full',
   'event_project',
   'certificate_token',
   'projects_restricted_intercept',

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { ImagesModule } from '../images/images.module.js';
+import { ProjectsModule } from '../projects/projects.module.js';
+import { InstancePowerService } from './instance-power.service.js';
+import { INSTANCE_TARGETS } from './instance-target.js';
+import { InstancesRepository } from './instances.repository.js';
+import { InstancesRoutes } from './instances.routes.js';
+import { InstancesService } from './instances.service.js';
+
+@Module({
+  imports: [ProjectsModule, ImagesModule],
+  providers: [
+    InstancesRepository,
+    InstancesService,
+    InstancePowerService,
+    InstancesRoutes,
+    { provide: INSTANCE_TARGETS, useExisting: InstancesService },
+  ],
+  exports: [InstancesService, InstancePowerService, InstancesRoutes, INSTANCE_TARGETS],
+})
+export class InstancesModule {}

@@ -1,0 +1,273 @@
+// The only SQL of instances: rows, config, devices, profile links and the instance's storage volume row.
+import { Inject, Injectable } from '@nestjs/common';
+import type { Db, Store, Tx } from '@lxdts/raft-store';
+import type { Devices } from '@lxdts/api-types';
+import { STORE } from '../daemon/tokens.js';
+import { configMap, devicesFromRows } from '../projects/config-rows.js';
+
+export interface InstanceRow {
+  id: number;
+  name: string;
+  projectId: number;
+  project: string;
+  type: 'container' | 'virtual-machine';
+  architecture: string;
+  ephemeral: boolean;
+  stateful: boolean;
+  description: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  config: Record<string, string>;
+  devices: Devices;
+  /** Profile names in apply order. */
+  profiles: string[];
+}
+
+export interface ProfileData {
+  name: string;
+  config: Record<string, string>;
+  devices: Devices;
+}
+
+export interface NewInstance {
+  name: string;
+  projectId: number;
+  architecture: string;
+  ephemeral: boolean;
+  description: string;
+  config: Record<string, string>;
+  devices: Devices;
+  profileIds: number[];
+  /** The storage pool holding the root volume. */
+  poolId: number;
+}
+
+/** LXD architecture ids (shared/osarch). */
+const ARCH_IDS: Record<string, number> = { i686: 1, x86_64: 2, armv7l: 3, aarch64: 4, ppc: 5, ppc64: 6, ppc64le: 7, s390x: 8, mips: 9, mips64: 10, riscv32: 11, riscv64: 12 };
+const ARCH_NAMES = Object.fromEntries(Object.entries(ARCH_IDS).map(([k, v]) => [v, k])) as Record<number, string>;
+/** storage_volumes.type of instance (container) volumes. */
+const VOLUME_CONTAINER = 0;
+const LOCAL_NODE = 1;
+
+@Injectable()
+export class InstancesRepository {
+  constructor(@Inject(STORE) private readonly store: Store) {}
+
+  get db(): Db {
+    return this.store.db;
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.store.transaction(fn);
+  }
+
+  async projectId(name: string, db: Db = this.db): Promise<number | undefined> {
+    return (await db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst())?.id;
+  }
+
+  /** All instances, or those of one project, ordered by name. */
+  async list(projectId: number | null, db: Db = this.db): Promise<InstanceRow[]> {
+    let q = db
+      .selectFrom('instances')
+      .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .selectAll('instances')
+      .select('projects.name as project');
+    if (projectId !== null) q = q.where('instances.project_id', '=', projectId);
+    return this.withDetails(await q.orderBy('instances.name').execute(), db);
+  }
+
+  async find(projectId: number, name: string, db: Db = this.db): Promise<InstanceRow | undefined> {
+    const rows = await db
+      .selectFrom('instances')
+      .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .selectAll('instances')
+      .select('projects.name as project')
+      .where('instances.project_id', '=', projectId)
+      .where('instances.name', '=', name)
+      .execute();
+    return (await this.withDetails(rows, db))[0];
+  }
+
+  /** Profiles by name within a project's profile store; unknown names are simply absent. */
+  async profiles(profileProjectId: number, names: readonly string[], db: Db = this.db): Promise<Map<string, ProfileData & { id: number }>> {
+    const out = new Map<string, ProfileData & { id: number }>();
+    if (names.length === 0) return out;
+    const rows = await db.selectFrom('profiles').select(['id', 'name']).where('project_id', '=', profileProjectId).where('name', 'in', names).execute();
+    if (rows.length === 0) return out;
+    const ids = rows.map((r) => r.id);
+    const config = await db.selectFrom('profiles_config').select(['profile_id', 'key', 'value']).where('profile_id', 'in', ids).execute();
+    const devices = await db
+      .selectFrom('profiles_devices')
+      .leftJoin('profiles_devices_config', 'profiles_devices_config.profile_device_id', 'profiles_devices.id')
+      .select(['profiles_devices.profile_id as owner', 'profiles_devices.name as device', 'profiles_devices.type as type', 'profiles_devices_config.key as key', 'profiles_devices_config.value as value'])
+      .where('profiles_devices.profile_id', 'in', ids)
+      .execute();
+    for (const r of rows) {
+      out.set(r.name, {
+        id: r.id,
+        name: r.name,
+        config: configMap(config.filter((c) => c.profile_id === r.id)),
+        devices: devicesFromRows(devices.filter((d) => d.owner === r.id)),
+      });
+    }
+    return out;
+  }
+
+  async poolId(name: string, db: Db = this.db): Promise<number | undefined> {
+    return (await db.selectFrom('storage_pools').select('id').where('name', '=', name).executeTakeFirst())?.id;
+  }
+
+  async poolSource(name: string, db: Db = this.db): Promise<string | undefined> {
+    const row = await db
+      .selectFrom('storage_pools_config')
+      .innerJoin('storage_pools', 'storage_pools.id', 'storage_pools_config.storage_pool_id')
+      .select('storage_pools_config.value')
+      .where('storage_pools.name', '=', name)
+      .where('storage_pools_config.key', '=', 'source')
+      .executeTakeFirst();
+    return row?.value;
+  }
+
+  async poolNames(db: Db = this.db): Promise<Set<string>> {
+    return new Set((await db.selectFrom('storage_pools').select('name').execute()).map((r) => r.name));
+  }
+
+  async networkTypes(projectId: number, db: Db = this.db): Promise<Map<string, string>> {
+    const rows = await db.selectFrom('networks').select(['name', 'type']).where('project_id', '=', projectId).execute();
+    return new Map(rows.map((r) => [r.name, r.type]));
+  }
+
+  async insert(tx: Tx, inst: NewInstance): Promise<number> {
+    const { id } = await tx
+      .insertInto('instances')
+      .values({
+        node_id: LOCAL_NODE,
+        name: inst.name,
+        type: 0,
+        architecture: ARCH_IDS[inst.architecture] ?? 0,
+        ephemeral: inst.ephemeral ? 1 : 0,
+        creation_date: new Date().toISOString(),
+        stateful: 0,
+        last_use_date: null,
+        description: inst.description,
+        project_id: inst.projectId,
+        expiry_date: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await this.writeDetails(tx, id, inst.config, inst.devices, inst.profileIds);
+    await tx
+      .insertInto('storage_volumes')
+      .values({
+        name: inst.name,
+        storage_pool_id: inst.poolId,
+        node_id: LOCAL_NODE,
+        type: VOLUME_CONTAINER,
+        description: '',
+        project_id: inst.projectId,
+        content_type: 0,
+        creation_date: new Date().toISOString(),
+      })
+      .execute();
+    return id;
+  }
+
+  /** Replaces config, devices and profiles (PUT semantics; PATCH merges before calling). */
+  async update(tx: Tx, id: number, put: { config: Record<string, string>; devices: Devices; profileIds: number[]; description: string; ephemeral: boolean }): Promise<void> {
+    await tx.updateTable('instances').set({ description: put.description, ephemeral: put.ephemeral ? 1 : 0 }).where('id', '=', id).execute();
+    await tx.deleteFrom('instances_config').where('instance_id', '=', id).execute();
+    await tx.deleteFrom('instances_devices').where('instance_id', '=', id).execute();
+    await tx.deleteFrom('instances_profiles').where('instance_id', '=', id).execute();
+    await this.writeDetails(tx, id, put.config, put.devices, put.profileIds);
+  }
+
+  /** Sets (or with '' removes) config keys, e.g. volatile.* state. */
+  async setConfig(id: number, changes: Record<string, string>, db: Db = this.db): Promise<void> {
+    for (const [key, value] of Object.entries(changes)) {
+      await db.deleteFrom('instances_config').where('instance_id', '=', id).where('key', '=', key).execute();
+      if (value !== '') await db.insertInto('instances_config').values({ instance_id: id, key, value }).execute();
+    }
+  }
+
+  async touch(id: number): Promise<void> {
+    await this.db.updateTable('instances').set({ last_use_date: new Date().toISOString() }).where('id', '=', id).execute();
+  }
+
+  async rename(tx: Tx, row: InstanceRow, newName: string): Promise<void> {
+    await tx.updateTable('instances').set({ name: newName }).where('id', '=', row.id).execute();
+    await tx
+      .updateTable('storage_volumes')
+      .set({ name: newName })
+      .where('project_id', '=', row.projectId)
+      .where('name', '=', row.name)
+      .where('type', '=', VOLUME_CONTAINER)
+      .execute();
+  }
+
+  async delete(tx: Tx, row: InstanceRow): Promise<void> {
+    await tx.deleteFrom('instances').where('id', '=', row.id).execute();
+    await tx
+      .deleteFrom('storage_volumes')
+      .where('project_id', '=', row.projectId)
+      .where('name', '=', row.name)
+      .where('type', '=', VOLUME_CONTAINER)
+      .execute();
+  }
+
+  private async writeDetails(tx: Tx, id: number, config: Record<string, string>, devices: Devices, profileIds: number[]): Promise<void> {
+    const cfg = Object.entries(config).filter(([, v]) => v !== '');
+    if (cfg.length) await tx.insertInto('instances_config').values(cfg.map(([key, value]) => ({ instance_id: id, key, value }))).execute();
+    for (const [name, dev] of Object.entries(devices)) {
+      const { id: devId } = await tx
+        .insertInto('instances_devices')
+        .values({ instance_id: id, name, type: dev['type'] ?? '' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const entries = Object.entries(dev).filter(([k, v]) => k !== 'type' && v !== '');
+      if (entries.length) {
+        await tx.insertInto('instances_devices_config').values(entries.map(([key, value]) => ({ instance_device_id: devId, key, value }))).execute();
+      }
+    }
+    if (profileIds.length) {
+      await tx.insertInto('instances_profiles').values(profileIds.map((profile_id, i) => ({ instance_id: id, profile_id, apply_order: i }))).execute();
+    }
+  }
+
+  private async withDetails(
+    rows: { id: number; name: string; project_id: number; project: string; type: number; architecture: number; ephemeral: number; stateful: number; description: string; creation_date: string; last_use_date: string | null }[],
+    db: Db,
+  ): Promise<InstanceRow[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const config = await db.selectFrom('instances_config').select(['instance_id', 'key', 'value']).where('instance_id', 'in', ids).execute();
+    const devices = await db
+      .selectFrom('instances_devices')
+      .leftJoin('instances_devices_config', 'instances_devices_config.instance_device_id', 'instances_devices.id')
+      .select(['instances_devices.instance_id as owner', 'instances_devices.name as device', 'instances_devices.type as type', 'instances_devices_config.key as key', 'instances_devices_config.value as value'])
+      .where('instances_devices.instance_id', 'in', ids)
+      .execute();
+    const profiles = await db
+      .selectFrom('instances_profiles')
+      .innerJoin('profiles', 'profiles.id', 'instances_profiles.profile_id')
+      .select(['instances_profiles.instance_id as owner', 'profiles.name as name'])
+      .where('instances_profiles.instance_id', 'in', ids)
+      .orderBy('instances_profiles.apply_order')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      projectId: r.project_id,
+      project: r.project,
+      type: r.type === 1 ? 'virtual-machine' : 'container',
+      architecture: ARCH_NAMES[r.architecture] ?? 'unknown',
+      ephemeral: r.ephemeral === 1,
+      stateful: r.stateful === 1,
+      description: r.description,
+      createdAt: r.creation_date,
+      lastUsedAt: r.last_use_date,
+      config: configMap(config.filter((c) => c.instance_id === r.id)),
+      devices: devicesFromRows(devices.filter((d) => d.owner === r.id)),
+      profiles: profiles.filter((p) => p.owner === r.id).map((p) => p.name),
+    }));
+  }
+}

@@ -1,0 +1,352 @@
+// Instances: records, expansion from profiles, validation, and the storage work of creating and deleting them.
+// Power actions live in InstancePowerService; both reach the host through the agent.
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Devices, Instance, InstanceFull, InstancePut, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
+import type { AgentClient } from '../agent/agent.client.js';
+import type { Identity } from '../auth/identity.js';
+import { AGENT_CLIENT } from '../daemon/tokens.js';
+import { EventsService } from '../events/events.service.js';
+import { badRequest, conflict, notFound } from '../http/api-error.js';
+import { checkEtag } from '../http/etag.js';
+import { matchesFilter, parseFilter } from '../http/filter.js';
+import { ImagesService } from '../images/images.service.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { apiUrl } from '../projects/api-url.js';
+import { ProjectsService } from '../projects/projects.service.js';
+import { expandConfig, expandDevices, lxcNameOf, rootDisk, validateInstanceName } from './instance-expansion.js';
+import type { InstanceTarget, InstanceTargetResolver } from './instance-target.js';
+import { validateInstanceConfig, validateInstanceDevices } from './instance-validation.js';
+import { type InstanceRow, InstancesRepository } from './instances.repository.js';
+
+/** The part of an instance its ETag covers (LXD: architecture, config, devices, ephemeral, profiles). */
+export const instanceEtag = (i: Pick<Instance, 'architecture' | 'config' | 'devices' | 'ephemeral' | 'profiles'>): unknown[] => [
+  i.architecture,
+  i.config,
+  i.devices,
+  i.ephemeral,
+  i.profiles,
+];
+
+export interface Expanded {
+  config: Record<string, string>;
+  devices: Devices;
+}
+
+const STOPPED = { status: 'Stopped', status_code: 102, pid: 0 };
+
+@Injectable()
+export class InstancesService implements InstanceTargetResolver {
+  constructor(
+    readonly repo: InstancesRepository,
+    private readonly projects: ProjectsService,
+    private readonly images: ImagesService,
+    private readonly operations: OperationsService,
+    private readonly events: EventsService,
+    @Inject(AGENT_CLIENT) readonly agent: AgentClient,
+  ) {}
+
+  url(project: string, name: string): string {
+    return apiUrl(['instances', name], project);
+  }
+
+  lifecycle(action: string, project: string, name: string, identity: Identity | undefined, context?: Record<string, unknown>): void {
+    this.events.lifecycle(action, this.url(project, name), project, identity, context ?? null);
+  }
+
+  async find(project: string, name: string): Promise<InstanceRow> {
+    const projectId = await this.repo.projectId(project);
+    if (projectId === undefined) throw notFound('Project not found');
+    const row = await this.repo.find(projectId, name);
+    if (!row) throw notFound('Instance not found');
+    return row;
+  }
+
+  async expanded(row: Pick<InstanceRow, 'project' | 'profiles' | 'config' | 'devices'>): Promise<Expanded> {
+    const profileProject = await this.projects.profileProject(row.project);
+    const profiles = await this.repo.profiles(profileProject.id, row.profiles);
+    const ordered = row.profiles.map((n) => profiles.get(n)).filter((p) => p !== undefined);
+    return { config: expandConfig(ordered, row.config), devices: expandDevices(ordered, row.devices) };
+  }
+
+  async resolve(project: string, name: string): Promise<InstanceTarget> {
+    const row = await this.find(project, name);
+    const lxcName = lxcNameOf(row.project, row.name);
+    const { config, devices } = await this.expanded(row);
+    const pool = rootDisk(devices)?.pool ?? '';
+    const source = (await this.repo.poolSource(pool)) ?? '';
+    const status = await this.statusOf(lxcName);
+    const ready = await this.agent.ready();
+    const privileged = config['security.privileged'] === 'true';
+    return {
+      name: row.name,
+      project: row.project,
+      lxcName,
+      rootfsPath: `${source}/containers/${lxcName}/rootfs`,
+      status: status.status,
+      uidBase: privileged ? 0 : (ready.defaultIdmap?.uidBase ?? 0),
+      gidBase: privileged ? 0 : (ready.defaultIdmap?.gidBase ?? 0),
+      expandedConfig: config,
+    };
+  }
+
+  /** Live status from the agent; unknown containers are Stopped. */
+  async statusOf(lxcName: string): Promise<{ status: string; status_code: number; pid: number }> {
+    const all = await this.agent.listInstances();
+    return all.find((s) => s.lxcName === lxcName) ?? STOPPED;
+  }
+
+  async list(project: string, allProjects: boolean, recursion: number, filter: string): Promise<(string | Instance | InstanceFull)[]> {
+    const expr = parseFilter(filter);
+    let projectId: number | null = null;
+    if (!allProjects) {
+      projectId = (await this.repo.projectId(project)) ?? null;
+      if (projectId === null) throw notFound('Project not found');
+    }
+    const rows = await this.repo.list(projectId);
+    if (recursion === 0 && !expr) return rows.map((r) => this.url(r.project, r.name));
+    const statuses = new Map((await this.agent.listInstances()).map((s) => [s.lxcName, s]));
+    const out: (Instance | InstanceFull)[] = [];
+    await Promise.all(
+      rows.map(async (row, i) => {
+        const status = statuses.get(lxcNameOf(row.project, row.name)) ?? STOPPED;
+        const inst = await this.toApi(row, status);
+        out[i] = recursion >= 2 ? await this.full(inst, row) : inst;
+      }),
+    );
+    const kept = out.filter((i) => matchesFilter(i, expr));
+    return recursion === 0 ? kept.map((i) => this.url(i.project, i.name)) : kept;
+  }
+
+  /** recursion=1 on a single instance gives the full object (extension instance_get_full). */
+  async get(project: string, name: string, recursion = 0): Promise<Instance | InstanceFull> {
+    const row = await this.find(project, name);
+    const inst = await this.toApi(row, await this.statusOf(lxcNameOf(row.project, row.name)));
+    return recursion >= 1 ? this.full(inst, row) : inst;
+  }
+
+  async state(project: string, name: string): Promise<InstanceState> {
+    const row = await this.find(project, name);
+    return this.agent.state(lxcNameOf(row.project, row.name));
+  }
+
+  /** Validates, reserves the name (row), then creates the root volume in an operation; failures undo both. */
+  async create(project: string, post: InstancesPost, identity: Identity): Promise<Operation> {
+    validateInstanceName(post.name);
+    if (post.type === 'virtual-machine') throw badRequest('Virtual machines are not supported yet');
+    const projectId = await this.repo.projectId(project);
+    if (projectId === undefined) throw notFound('Project not found');
+    const source = post.source;
+    let image: Awaited<ReturnType<ImagesService['resolve']>> | undefined;
+    if (source.type === 'image') {
+      image = await this.images.resolve(project, { alias: source.alias || undefined, fingerprint: source.fingerprint || undefined });
+    } else if (source.type !== 'none' && source.type !== '') {
+      throw badRequest(`Unsupported instance source type "${source.type}"`);
+    }
+    const profileNames = post.profiles ?? ['default'];
+    const profileProject = await this.projects.profileProject(project);
+    const profiles = await this.repo.profiles(profileProject.id, profileNames);
+    for (const n of profileNames) if (!profiles.get(n)) throw badRequest(`Requested profile "${n}" doesn't exist`);
+    const ordered = profileNames.map((n) => profiles.get(n)!);
+
+    const config: Record<string, string> = { ...post.config };
+    validateInstanceConfig(config);
+    if (image) {
+      for (const [k, v] of Object.entries(image.image.properties)) config[`image.${k}`] = v;
+      config['volatile.base_image'] = image.image.fingerprint;
+      config['volatile.apply_template'] = 'create';
+    }
+    config['volatile.uuid'] = randomUUID();
+    const devices = post.devices;
+    const expanded = { config: expandConfig(ordered, config), devices: expandDevices(ordered, devices) };
+    const networkProject = await this.projects.networkProject(await this.projectRow(project));
+    validateInstanceDevices(devices, expanded.devices, {
+      pools: await this.repo.poolNames(),
+      networks: await this.repo.networkTypes(networkProject.id),
+      networkProject: networkProject.name,
+    });
+    const pool = rootDisk(expanded.devices)!.pool;
+    const poolId = (await this.repo.poolId(pool))!;
+    const poolSource = await this.repo.poolSource(pool);
+    if (!poolSource) throw badRequest(`Storage pool "${pool}" has no source`);
+    const architecture = image?.image.architecture || post.architecture || 'x86_64';
+
+    const id = await this.repo
+      .transaction(async (tx) => {
+        if (await this.repo.find(projectId, post.name, tx)) throw conflict(`Instance "${post.name}" already exists`);
+        return this.repo.insert(tx, {
+          name: post.name,
+          projectId,
+          architecture,
+          ephemeral: post.ephemeral,
+          description: post.description,
+          config,
+          devices,
+          profileIds: ordered.map((p) => p.id),
+          poolId,
+        });
+      });
+    const lxcName = lxcNameOf(project, post.name);
+    const url = this.url(project, post.name);
+    return this.operations.start({
+      class: 'task',
+      description: 'Creating instance',
+      project,
+      resources: { instances: [url], containers: [url] },
+      run: async () => {
+        const volume = { poolSource, type: 'containers' as const, name: lxcName };
+        try {
+          if (image) {
+            await this.agent.unpackImage({
+              poolSource,
+              fingerprint: image.image.fingerprint,
+              imageFile: image.files.metadata,
+              ...(image.files.rootfs ? { rootfsFile: image.files.rootfs } : {}),
+            });
+            await this.agent.createVolume({ volume, fromImage: { fingerprint: image.image.fingerprint } });
+            await this.images.markUsed(image.image.fingerprint, project);
+          } else {
+            await this.agent.createVolume({ volume });
+          }
+        } catch (err) {
+          await this.agent.deleteVolume({ volume }).catch(() => undefined);
+          const row = await this.repo.find(projectId, post.name);
+          if (row) await this.repo.transaction((tx) => this.repo.delete(tx, row));
+          throw err;
+        }
+        this.lifecycle('instance-created', project, post.name, identity);
+        void id;
+      },
+    });
+  }
+
+  /** PUT (presence null) replaces; PATCH merges config and devices. Running containers keep running. */
+  async update(project: string, name: string, put: InstancePut, presence: ReadonlySet<string> | null, ifMatch: string | undefined, identity: Identity): Promise<void> {
+    const row = await this.find(project, name);
+    const current = await this.toApi(row, STOPPED);
+    checkEtag(ifMatch, instanceEtag(current));
+    const has = (k: string) => presence === null || presence.has(k);
+    const volatile = Object.fromEntries(Object.entries(row.config).filter(([k]) => k.startsWith('volatile.') || k.startsWith('image.')));
+    let config: Record<string, string>;
+    if (!has('config')) config = row.config;
+    else if (presence === null) config = { ...volatile, ...put.config };
+    else config = { ...row.config, ...put.config };
+    config = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== ''));
+    const devices = !has('devices') ? row.devices : presence === null ? put.devices : { ...row.devices, ...put.devices };
+    const profileNames = has('profiles') ? put.profiles ?? [] : row.profiles;
+    validateInstanceConfig(Object.fromEntries(Object.entries(config).filter(([k]) => !(k in volatile) || put.config[k] !== undefined)));
+    const profileProject = await this.projects.profileProject(project);
+    const profiles = await this.repo.profiles(profileProject.id, profileNames);
+    for (const n of profileNames) if (!profiles.get(n)) throw badRequest(`Requested profile "${n}" doesn't exist`);
+    const ordered = profileNames.map((n) => profiles.get(n)!);
+    const expandedDevices = expandDevices(ordered, devices);
+    const networkProject = await this.projects.networkProject(await this.projectRow(project));
+    validateInstanceDevices(devices, expandedDevices, {
+      pools: await this.repo.poolNames(),
+      networks: await this.repo.networkTypes(networkProject.id),
+      networkProject: networkProject.name,
+    });
+    const oldRoot = rootDisk((await this.expanded(row)).devices);
+    if (oldRoot && rootDisk(expandedDevices)?.pool !== oldRoot.pool) throw badRequest('Changing the root disk pool is not supported');
+    await this.repo.transaction((tx) =>
+      this.repo.update(tx, row.id, {
+        config,
+        devices,
+        profileIds: ordered.map((p) => p.id),
+        description: has('description') ? put.description : row.description,
+        ephemeral: has('ephemeral') ? put.ephemeral : row.ephemeral,
+      }),
+    );
+    const lxcName = lxcNameOf(project, name);
+    const status = await this.statusOf(lxcName);
+    if (status.status === 'Running' || status.status === 'Frozen') {
+      const limits = Object.fromEntries(
+        Object.entries(expandConfig(ordered, config)).filter(([k]) => k.startsWith('limits.')),
+      );
+      await this.agent.applyLimits(lxcName, { config: limits }).catch((err: Error) => {
+        throw badRequest(`Failed to apply the new limits to the running instance: ${err.message}`);
+      });
+    }
+    this.lifecycle('instance-updated', project, name, identity);
+  }
+
+  async rename(project: string, name: string, newName: string, identity: Identity): Promise<Operation> {
+    validateInstanceName(newName);
+    const row = await this.find(project, name);
+    const lxcName = lxcNameOf(project, name);
+    if ((await this.statusOf(lxcName)).status !== 'Stopped') throw badRequest('Renaming of running instance not allowed');
+    if (await this.repo.find(row.projectId, newName)) throw conflict(`Name "${newName}" already in use`);
+    const { devices } = await this.expanded(row);
+    const poolSource = (await this.repo.poolSource(rootDisk(devices)?.pool ?? '')) ?? '';
+    const newLxcName = lxcNameOf(project, newName);
+    await this.agent.renameVolume({ volume: { poolSource, type: 'containers', name: lxcName }, newName: newLxcName });
+    await this.agent.rename(lxcName, newLxcName).catch(() => undefined);
+    await this.repo.transaction((tx) => this.repo.rename(tx, row, newName));
+    this.lifecycle('instance-renamed', project, newName, identity, { old_name: name });
+    return this.noop(project, newName, 'Renaming instance');
+  }
+
+  async delete(project: string, name: string, identity: Identity): Promise<Operation> {
+    const row = await this.find(project, name);
+    const lxcName = lxcNameOf(project, name);
+    if ((await this.statusOf(lxcName)).status !== 'Stopped') throw badRequest('Instance is running');
+    const url = this.url(project, name);
+    return this.operations.start({
+      class: 'task',
+      description: 'Deleting instance',
+      project,
+      resources: { instances: [url], containers: [url] },
+      run: () => this.destroy(row, identity),
+    });
+  }
+
+  /** Removes a stopped instance's container config, volume and rows. */
+  async destroy(row: InstanceRow, identity?: Identity): Promise<void> {
+    const lxcName = lxcNameOf(row.project, row.name);
+    const { devices } = await this.expanded(row);
+    const poolSource = await this.repo.poolSource(rootDisk(devices)?.pool ?? '');
+    await this.agent.delete(lxcName);
+    if (poolSource) await this.agent.deleteVolume({ volume: { poolSource, type: 'containers', name: lxcName } });
+    await this.repo.transaction((tx) => this.repo.delete(tx, row));
+    this.lifecycle('instance-deleted', row.project, row.name, identity);
+  }
+
+  /** A finished operation for changes LXD answers asynchronously but that are already done. */
+  async noop(project: string, name: string, description: string): Promise<Operation> {
+    const url = this.url(project, name);
+    return this.operations.start({ class: 'task', description, project, resources: { instances: [url] }, run: async () => undefined });
+  }
+
+  async toApi(row: InstanceRow, status: { status: string; status_code: number }): Promise<Instance> {
+    const { config, devices } = await this.expanded(row);
+    return {
+      architecture: row.architecture,
+      config: row.config,
+      devices: row.devices,
+      ephemeral: row.ephemeral,
+      profiles: row.profiles,
+      stateful: row.stateful,
+      description: row.description,
+      created_at: row.createdAt,
+      expanded_config: config,
+      expanded_devices: devices,
+      name: row.name,
+      status: status.status,
+      status_code: status.status_code,
+      last_used_at: row.lastUsedAt ?? '1970-01-01T00:00:00Z',
+      location: 'none',
+      type: row.type,
+      project: row.project,
+      restore: '',
+    };
+  }
+
+  private async full(inst: Instance, row: InstanceRow): Promise<InstanceFull> {
+    const state = await this.agent.state(lxcNameOf(row.project, row.name)).catch(() => null);
+    return { ...inst, state, snapshots: [], backups: [] };
+  }
+
+  private projectRow(project: string) {
+    return this.projects.row(project);
+  }
+}

@@ -1,0 +1,121 @@
+// Real containers through the real client: image import, launch, state, limits in the cgroup, power actions,
+// ephemeral instances, a daemon restart that leaves containers running, and bad input that leaves nothing behind.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestDaemon, busyboxImageDir, describeRun } from './harness/index.js';
+
+const isRoot = process.getuid?.() === 0;
+const haveLxc = existsSync('/usr/bin/lxc-start');
+
+describe('instances (real containers)', { skip: !isRoot || !haveLxc ? 'needs root and liblxc (lxc-start)' : false }, () => {
+  let d: TestDaemon;
+  const ok = async (args: string[]) => {
+    const r = await d.lxc(args);
+    assert.equal(r.code, 0, describeRun(r));
+    return r.stdout;
+  };
+  const fails = async (args: string[]) => {
+    const r = await d.lxc(args);
+    assert.notEqual(r.code, 0, describeRun(r));
+    return r.stderr;
+  };
+  const state = async (name: string) => (await d.client.query(`/1.0/instances/${name}/state`)).json as { status: string; pid: number };
+  const volumes = () => readdirSync(join(d.lxdDir, 'storage-pools', 'default', 'containers')).sort();
+
+  before(async () => {
+    d = await TestDaemon.start();
+    const init = await d.cli(['init', '--auto']);
+    assert.equal(init.code, 0, describeRun(init));
+    const dir = await busyboxImageDir();
+    await ok(['image', 'import', join(dir, 'busybox.tar.xz'), '--alias', 'busybox']);
+  });
+  after(async () => {
+    if (d) {
+      for (const name of ['c1', 'c2', 'e1']) await d.lxc(['delete', '--force', name]);
+      await d.dispose();
+    }
+  });
+
+  test('lxc launch starts an unprivileged container in its own namespaces', async () => {
+    await ok(['launch', 'busybox', 'c1']);
+    const list = JSON.parse(await ok(['list', '--format', 'json'])) as { name: string; status: string; state: { pid: number } }[];
+    const c1 = list.find((i) => i.name === 'c1');
+    assert.equal(c1?.status, 'Running');
+    const pid = c1!.state.pid;
+    assert.ok(pid > 1);
+    assert.notEqual(readlinkSync(`/proc/${pid}/ns/pid`), readlinkSync('/proc/self/ns/pid'), 'own pid namespace');
+    assert.notEqual(readlinkSync(`/proc/${pid}/ns/user`), readlinkSync('/proc/self/ns/user'), 'own user namespace');
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+    assert.ok(uid >= 1000000, `init runs as host uid ${uid}`);
+    assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'init');
+  });
+
+  test('limits.memory set on a running container lands in its memory cgroup', async () => {
+    await ok(['config', 'set', 'c1', 'limits.memory', '64MB']);
+    const pid = (await state('c1')).pid;
+    const memLine = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /:memory:/.test(l));
+    assert.ok(memLine, 'memory cgroup (v1)');
+    const path = memLine.split(':')[2]!;
+    assert.equal(readFileSync(join('/sys/fs/cgroup/memory', path, 'memory.limit_in_bytes'), 'utf8').trim(), '64000000');
+    assert.equal((await ok(['config', 'get', 'c1', 'limits.memory'])).trim(), '64MB');
+  });
+
+  test('stop --force, start, restart, pause and start again', async () => {
+    await ok(['stop', '--force', 'c1']);
+    assert.equal((await state('c1')).status, 'Stopped');
+    await ok(['start', 'c1']);
+    const pid1 = (await state('c1')).pid;
+    await ok(['restart', '--force', 'c1']);
+    const after1 = await state('c1');
+    assert.equal(after1.status, 'Running');
+    assert.notEqual(after1.pid, pid1, 'a restart gives a new init');
+    await ok(['pause', 'c1']);
+    assert.equal((await state('c1')).status, 'Frozen');
+    await ok(['start', 'c1']);
+    assert.equal((await state('c1')).status, 'Running');
+  });
+
+  test('an ephemeral container disappears on stop', async () => {
+    await ok(['launch', 'busybox', 'e1', '--ephemeral']);
+    assert.ok(volumes().includes('e1'));
+    await ok(['stop', '--force', 'e1']);
+    const r = await d.lxc(['info', 'e1']);
+    assert.notEqual(r.code, 0);
+    assert.ok(!volumes().includes('e1'), 'its volume is gone');
+  });
+
+  test('a daemon restart leaves running containers running', async () => {
+    const pid = (await state('c1')).pid;
+    await d.stopLeavingInstances();
+    assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'init', 'init survived the daemon');
+    await d.restart();
+    const s = await state('c1');
+    assert.equal(s.status, 'Running');
+    assert.equal(s.pid, pid);
+  });
+
+  test('bad input: missing image, unknown key, bad device, bad name — 4xx and nothing left behind', async () => {
+    const before1 = volumes();
+    assert.match(await fails(['launch', 'nosuchimage', 'x1']), /not found/i);
+    assert.match(await fails(['init', 'busybox', 'x2', '-c', 'foo.bar=1']), /Unknown configuration key/);
+    assert.match(await fails(['init', 'busybox', 'x3', '-c', 'limits.memory=lots']), /Invalid/);
+    const bad = await d.request({ method: 'POST', path: '/1.0/instances', body: JSON.stringify({ name: 'x4', source: { type: 'image', alias: 'busybox' }, devices: { d: { type: 'bogus' } } }) });
+    assert.equal(bad.status, 400);
+    const badName = await d.request({ method: 'POST', path: '/1.0/instances', body: JSON.stringify({ name: '../x', source: { type: 'image', alias: 'busybox' } }) });
+    assert.equal(badName.status, 400);
+    assert.deepEqual(volumes(), before1, 'no rootfs directory left');
+    const names = (await d.client.query('/1.0/instances')).json as string[];
+    assert.deepEqual(names, ['/1.0/instances/c1']);
+    assert.deepEqual(readdirSync(join(d.lxdDir, 'containers')).filter((n) => n.startsWith('x')), [], 'no liblxc config left');
+  });
+
+  test('delete --force removes a running container, its volume and its row', async () => {
+    const pid = (await state('c1')).pid;
+    await ok(['delete', '--force', 'c1']);
+    assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'init');
+    assert.deepEqual(volumes(), []);
+    assert.deepEqual((await d.client.query('/1.0/instances')).json, []);
+  });
+});
