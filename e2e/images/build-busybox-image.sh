@@ -16,8 +16,10 @@
 #   SIGPWR  -> halt      SIGUSR1 -> halt      SIGUSR2 -> poweroff     SIGTERM -> reboot
 #   SIGINT  -> runs the ::ctrlaltdel: entry (here: poweroff)          SIGHUP  -> re-reads inittab
 # Each of halt/poweroff/reboot runs the ::shutdown: entries, sends TERM then KILL to all processes and calls
-# reboot(2), which ends the PID namespace. So LXC's default halt signal (SIGPWR) gives a clean stop; no
-# lxc.signal.halt override is needed.
+# reboot(2), which ends the PID namespace (init seen killed by SIGINT for halt/poweroff, by SIGHUP for reboot, which
+# LXC reads as "restart"). So LXC's default halt signal (SIGPWR) gives a clean stop and no lxc.signal.halt override
+# is needed; never stop such a container with SIGTERM. Checked with LXD 5.0.2: launch, templated hostname, and
+# `lxc stop` halting in about 2 s (busybox waits 1 s between TERM and KILL).
 set -euo pipefail
 
 OUT=${1:?usage: build-busybox-image.sh OUTDIR}

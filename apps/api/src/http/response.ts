@@ -1,4 +1,5 @@
 // Response values returned by handlers; only the router turns them into bytes (rest-api.md "Return values").
+import type { Readable } from 'node:stream';
 import type { Operation } from '@lxdts/api-types';
 
 export interface SyncResponse {
@@ -19,7 +20,8 @@ export interface RawResponse {
   kind: 'raw';
   status: number;
   contentType: string;
-  body: string | Buffer;
+  /** A Readable is streamed to the client (downloads), and destroyed if the client goes away. */
+  body: string | Buffer | Readable;
   headers?: Record<string, string>;
 }
 
@@ -38,7 +40,7 @@ export const created = (location: string): SyncResponse => ({ kind: 'sync', meta
 
 export const async = (operation: Operation): OperationResponse => ({ kind: 'async', operation });
 
-export const raw = (status: number, contentType: string, body: string | Buffer): RawResponse => ({
+export const raw = (status: number, contentType: string, body: string | Buffer | Readable): RawResponse => ({
   kind: 'raw',
   status,
   contentType,

@@ -5,7 +5,7 @@ import type { RequestContext } from '../http/request-context.js';
 import type { Route, RouteProvider } from '../http/route.js';
 import { ImageAliasesService } from './image-aliases.service.js';
 import { exportResponse } from './image-export.js';
-import { ImageImportService } from './image-import.service.js';
+import { ImagesPostService } from './images-post.service.js';
 import { ImagesService } from './images.service.js';
 
 const ImagePutBody = object({
@@ -28,7 +28,7 @@ const aliasOf = (ctx: RequestContext): string => ctx.params['*'] ?? '';
 export class ImagesRoutes implements RouteProvider {
   constructor(
     private readonly images: ImagesService,
-    private readonly imports: ImageImportService,
+    private readonly posts: ImagesPostService,
     private readonly aliases: ImageAliasesService,
   ) {}
 
@@ -49,7 +49,7 @@ export class ImagesRoutes implements RouteProvider {
           streamBody: true,
           handler: async (ctx) =>
             async(
-              await this.imports.upload({
+              await this.posts.upload({
                 project: ctx.project,
                 body: ctx.bodyStream,
                 headers: ctx.headers,

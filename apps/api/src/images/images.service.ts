@@ -135,8 +135,11 @@ export class ImagesService {
     const files = await this.store.files(image.fingerprint);
     const metaExt = await extensionOf(files.metadata);
     if (!files.rootfs) {
-      this.events.lifecycle('image-retrieved', apiUrl(['images', image.fingerprint], project), project, identity.trusted ? identity : undefined);
-      return { fingerprint: image.fingerprint, metadata: { path: files.metadata, filename: image.fingerprint + metaExt }, rootfs: null };
+      // LXD 5.0.2 announces image-retrieved for unified images only.
+      const requestor = identity.trusted ? identity : undefined;
+      this.events.lifecycle('image-retrieved', apiUrl(['images', image.fingerprint], project), project, requestor);
+      const metadata = { path: files.metadata, filename: image.fingerprint + metaExt };
+      return { fingerprint: image.fingerprint, metadata, rootfs: null };
     }
     const rootExt = await extensionOf(files.rootfs);
     return {

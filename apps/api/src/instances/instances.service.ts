@@ -46,6 +46,16 @@ export class InstancesService implements InstanceTargetResolver {
     @Inject(AGENT_CLIENT) readonly agent: AgentClient,
   ) {}
 
+  /** Cached unpacked copies of an image go with the image, in every pool. */
+  onModuleInit(): void {
+    this.images.registerDeleteHook(async (fingerprint: string) => {
+      for (const pool of await this.repo.poolNames()) {
+        const poolSource = await this.repo.poolSource(pool);
+        if (poolSource) await this.agent.deleteImage({ poolSource, fingerprint }).catch(() => undefined);
+      }
+    });
+  }
+
   url(project: string, name: string): string {
     return apiUrl(['instances', name], project);
   }
@@ -143,7 +153,8 @@ export class InstancesService implements InstanceTargetResolver {
     } else if (source.type !== 'none' && source.type !== '') {
       throw badRequest(`Unsupported instance source type "${source.type}"`);
     }
-    const profileNames = post.profiles ?? ['default'];
+    // image_profiles: without an explicit list, an image's profiles apply (else the default profile).
+    const profileNames = post.profiles ?? (image && image.image.profiles.length ? image.image.profiles : ['default']);
     const profileProject = await this.projects.profileProject(project);
     const profiles = await this.repo.profiles(profileProject.id, profileNames);
     for (const n of profileNames) if (!profiles.get(n)) throw badRequest(`Requested profile "${n}" doesn't exist`);
