@@ -21,7 +21,7 @@ APT_OPTS=(-o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg:
 # btrfs-progs/squashfs-tools/xz-utils/rsync: storage and images; uidmap: unprivileged containers.
 PACKAGES=(
   lxd-client lxc busybox-static sqlite3 curl jq openssl python3 make g++
-  iproute2 nftables iptables dnsmasq-base btrfs-progs squashfs-tools xz-utils rsync uidmap
+  iproute2 nftables iptables dnsmasq-base btrfs-progs squashfs-tools xz-utils zstd rsync uidmap python3-pylxd
 )
 
 # ---- 1. Debian packages -----------------------------------------------------------------------------------

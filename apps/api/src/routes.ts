@@ -3,7 +3,9 @@
 import type { Type } from '@nestjs/common';
 import { CertificatesRoutes } from './certificates/certificates.routes.js';
 import type { RouteProvider } from './http/route.js';
+import { FilesRoutes } from './files/files.routes.js';
 import { ImagesRoutes } from './images/images.routes.js';
+import { InstanceLogsRoutes } from './instances/instance-logs.routes.js';
 import { InstancesRoutes } from './instances/instances.routes.js';
 import { NetworksRoutes } from './networks/networks.routes.js';
 import { OperationsRoutes } from './operations/operations.routes.js';
@@ -26,4 +28,6 @@ export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
   ResourcesRoutes,
   ImagesRoutes,
   InstancesRoutes,
+  InstanceLogsRoutes,
+  FilesRoutes,
 ];

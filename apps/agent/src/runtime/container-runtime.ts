@@ -22,6 +22,10 @@ export interface ContainerRuntime {
   start(spec: AgentInstanceSpec): Promise<AgentStartResult>;
   stop(lxcName: string, request: AgentStopRequest): Promise<void>;
   freeze(lxcName: string): Promise<void>;
+  /** Reads one of the container's log files (lxc.log, console.log, or their `.old`); '' when absent. */
+  readLog(lxcName: string, file: string): Promise<string>;
+  /** Empties a log file (console.log), as `lxc console --show-log` clearing / DELETE on logs. */
+  clearLog(lxcName: string, file: string): Promise<void>;
   /** Applies `limits.*` keys to a running container's cgroups (`lxc.cgroup.*` equivalents). */
   applyLimits(lxcName: string, config: Record<string, string>): Promise<void>;
   unfreeze(lxcName: string): Promise<void>;

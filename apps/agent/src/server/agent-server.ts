@@ -1,5 +1,8 @@
 // Assembles one agent: process runner, host facts, idmap, the lxc runtime, the storage drivers, the HTTP server.
 import type { AgentReady } from '@lxdts/api-types';
+import { fileRoutes } from '../files/files.routes.js';
+import { ExecStreamServer } from '../exec/exec-stream.server.js';
+import { LxcExecLauncher } from '../exec/exec-launcher.js';
 import { DEFAULT_MAP_SIZE, type HostIdmap, defaultIdmap, readHostIdmap } from '../idmap/subid.js';
 import { type AgentLogger, silentLogger } from '../log.js';
 import { agentPaths } from '../paths.js';
@@ -53,12 +56,21 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     defaultIdmap: hostIdmap ? defaultIdmap(hostIdmap.uid, hostIdmap.gid, DEFAULT_MAP_SIZE) : null,
     cgroupLayout: host.cgroupLayout,
   };
-  const http: AgentHttpServer = await listenAgentHttp(options.socketPath, agentRoutes({ runtime, storage, ready: () => ready }), log);
+  const routes = [...agentRoutes({ runtime, storage, ready: () => ready }), ...fileRoutes()];
+  const exec = new ExecStreamServer({
+    runner,
+    log,
+    launcher: new LxcExecLauncher({ lxcPath: paths.lxcPath, state: async (n) => (await runtime.info(n)).state }),
+  });
+  const http: AgentHttpServer = await listenAgentHttp(options.socketPath, routes, log, (req, socket, head) => exec.handleUpgrade(req, socket, head));
   return {
     socketPath: options.socketPath,
     runtime,
     storage,
     hostIdmap,
-    close: (graceMs) => http.close(graceMs),
+    close: (graceMs) => {
+      exec.close();
+      return http.close(graceMs);
+    },
   };
 }

@@ -63,6 +63,8 @@ describe('agent HTTP server', () => {
     },
     unfreeze: async () => undefined,
     applyLimits: async () => undefined,
+    readLog: async () => '',
+    clearLog: async () => undefined,
     state: async () => {
       throw new Error('unused');
     },

@@ -3,6 +3,7 @@
 import { existsSync, chmodSync, unlinkSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AgentErrorBody } from '@lxdts/api-types';
 import { AgentError, badRequest, notFound, toAgentError } from '../errors.js';
 import type { AgentLogger } from '../log.js';
@@ -21,6 +22,24 @@ export interface AgentRoute {
   handler(req: RouteRequest): Promise<unknown>;
 }
 
+/** What a streaming route gets: the untouched request and the response to write. */
+export interface StreamRequest {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+/**
+ * A streaming endpoint (file transfer): it reads the body and writes the response itself. What it throws before
+ * sending headers becomes the usual JSON error; after that, the connection is cut.
+ */
+export interface AgentStreamRoute {
+  method: 'GET' | 'POST';
+  path: string;
+  stream(req: StreamRequest): Promise<void>;
+}
+
 export interface AgentHttpServer {
   readonly socketPath: string;
   /** Stops accepting, lets running requests finish (up to `graceMs`), then closes and removes the socket. */
@@ -29,9 +48,9 @@ export interface AgentHttpServer {
 
 const BODY_LIMIT = 16 * 1024 * 1024;
 
-interface CompiledRoute extends AgentRoute {
+type CompiledRoute = (AgentRoute | AgentStreamRoute) & {
   parts: string[];
-}
+};
 
 function match(route: CompiledRoute, parts: string[]): Record<string, string> | null {
   if (route.parts.length !== parts.length) return null;
@@ -87,7 +106,15 @@ async function clearStaleSocket(socketPath: string): Promise<void> {
   unlinkSync(socketPath);
 }
 
-export async function listenAgentHttp(socketPath: string, routes: readonly AgentRoute[], log: AgentLogger): Promise<AgentHttpServer> {
+/** Takes an `Upgrade:` request (exec streams); returns false when the path is not its own. */
+export type AgentUpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
+export async function listenAgentHttp(
+  socketPath: string,
+  routes: readonly (AgentRoute | AgentStreamRoute)[],
+  log: AgentLogger,
+  onUpgrade?: AgentUpgradeHandler,
+): Promise<AgentHttpServer> {
   const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, parts: r.path.split('/').filter(Boolean) }));
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -102,6 +129,11 @@ export async function listenAgentHttp(socketPath: string, routes: readonly Agent
       if (!hit) {
         status = 405;
         send(res, 405, { error: `Method ${req.method} not allowed`, code: 'bad_request' } satisfies AgentErrorBody);
+        return;
+      }
+      if ('stream' in hit.r) {
+        await hit.r.stream({ params: hit.params as Record<string, string>, query: url.searchParams, req, res });
+        status = res.statusCode;
         return;
       }
       const body = await readBody(req);
@@ -120,6 +152,15 @@ export async function listenAgentHttp(socketPath: string, routes: readonly Agent
 
   const server: Server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 30_000;
+  // A file upload lasts as long as the client's upload to the daemon: no 5-minute cap on receiving a request.
+  server.requestTimeout = 0;
+  if (onUpgrade) {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (onUpgrade(req, socket, head)) return;
+      const body = JSON.stringify({ error: `Unknown path ${req.url ?? ''}`, code: 'not_found' } satisfies AgentErrorBody);
+      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  }
   await clearStaleSocket(socketPath);
   // Bind with a umask that makes the socket 0600 from its first moment; chmod again to be certain.
   const previous = process.umask(0o177);

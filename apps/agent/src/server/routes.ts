@@ -9,6 +9,8 @@ import type {
 import { badRequest, notFound } from '../errors.js';
 import type { ContainerCommand, ContainerRuntime } from '../runtime/container-runtime.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
+import { storagePublishRoutes } from '../storage/storage-publish.routes.js';
+import { templateRoutes } from '../templates/templates.routes.js';
 import { type Json, asObject, bool, deviceMap, int, str, stringArray, stringMap } from './body.js';
 import type { AgentRoute } from './http-server.js';
 
@@ -53,6 +55,16 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
     },
     { method: 'POST', path: '/instances/:lxcName/freeze', handler: async ({ params }) => runtime.freeze(name(params)) },
     { method: 'POST', path: '/instances/:lxcName/unfreeze', handler: async ({ params }) => runtime.unfreeze(name(params)) },
+    {
+      method: 'GET',
+      path: '/instances/:lxcName/logs/:file',
+      handler: async ({ params }) => ({ content: await runtime.readLog(name(params), params['file'] as string) }),
+    },
+    {
+      method: 'POST',
+      path: '/instances/:lxcName/logs/:file/clear',
+      handler: async ({ params }) => runtime.clearLog(name(params), params['file'] as string),
+    },
     {
       method: 'POST',
       path: '/instances/:lxcName/limits',
@@ -128,6 +140,8 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
         await driver(params['driver']).renameVolume({ volume: decodeVolume(o), newName: str(o, 'newName') });
       },
     },
+    ...storagePublishRoutes(deps.storage),
+    ...templateRoutes(),
   ];
 }
 

@@ -3,21 +3,26 @@
 //   containers/<name>/{metadata.yaml,templates/,rootfs/}      a copy of the image per instance
 // Files keep the image's ownership (host root); unprivileged containers see them through an idmapped mount.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type {
   AgentImageDeleteRequest,
   AgentImageUnpackRequest,
   AgentImageUnpackResult,
+  AgentVolumeCopyRequest,
   AgentVolumeCreateRequest,
   AgentVolumeCreateResult,
   AgentVolumeDeleteRequest,
+  AgentVolumeImageExportRequest,
+  AgentVolumeImageExportResult,
   AgentVolumeRef,
   AgentVolumeRenameRequest,
 } from '@lxdts/api-types';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AgentLogger } from '../log.js';
 import type { ProcessRunner } from '../process/run.js';
+import { parseMetadata, stringifyMetadata } from '../templates/image-metadata.js';
+import { ImagePacker, PACK_COMPRESSION } from './image-packer.js';
 import { ImageUnpacker } from './image-unpacker.js';
 import type { StorageDriver } from './storage-driver.js';
 
@@ -28,12 +33,14 @@ const FINGERPRINT = /^[A-Za-z0-9]{1,128}$/;
 export class DirStorage implements StorageDriver {
   readonly name = 'dir';
   private readonly unpacker: ImageUnpacker;
+  private readonly packer: ImagePacker;
 
   constructor(
     private readonly runner: ProcessRunner,
     private readonly log: AgentLogger,
   ) {
     this.unpacker = new ImageUnpacker(runner);
+    this.packer = new ImagePacker(runner);
   }
 
   imagePath(poolSource: string, fingerprint: string): string {
@@ -104,6 +111,54 @@ export class DirStorage implements StorageDriver {
       throw err;
     }
     return { path, rootfsPath: join(path, 'rootfs') };
+  }
+
+  /** A new volume as a full copy of another (metadata.yaml, templates/, rootfs/), owners, modes and xattrs kept. */
+  async copyVolume(req: AgentVolumeCopyRequest): Promise<AgentVolumeCreateResult> {
+    const path = this.volumePath(req.volume);
+    const source = this.volumePath(req.source);
+    if (req.volume.type !== req.source.type) throw badRequest('Source and target volumes differ in type');
+    if (!existsSync(source) || !lstatSync(source).isDirectory()) throw notFound(`Volume "${req.source.name}" not found`);
+    if (existsSync(path)) throw conflict(`Volume "${req.volume.name}" already exists`);
+    mkdirSync(join(req.volume.poolSource, req.volume.type), { recursive: true, mode: 0o711 });
+    const tmp = tmpSibling(path);
+    const started = performance.now();
+    try {
+      mkdirSync(tmp, { mode: 0o711 });
+      await this.runner.run('cp', ['-a', '--reflink=auto', `${source}/.`, tmp], { timeoutMs: 0 });
+      chmodSync(tmp, 0o711);
+      renameSync(tmp, path);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    this.log.info(`Copied volume ${req.source.name} to ${req.volume.name} in ${(performance.now() - started).toFixed(0)} ms`);
+    return { path, rootfsPath: join(path, 'rootfs') };
+  }
+
+  /** Packs a volume into a unified image tarball with a rewritten metadata.yaml (lxc publish). */
+  async exportImage(req: AgentVolumeImageExportRequest): Promise<AgentVolumeImageExportResult> {
+    const path = this.volumePath(req.volume);
+    if (!isAbsolute(req.targetFile) || req.targetFile.split('/').includes('..')) {
+      throw badRequest(`Target file path must be absolute: "${req.targetFile}"`);
+    }
+    if (!Object.hasOwn(PACK_COMPRESSION, req.compression)) throw badRequest(`Unsupported compression algorithm "${req.compression}"`);
+    if (!existsSync(join(path, 'rootfs'))) throw notFound(`Volume "${req.volume.name}" not found`);
+    const metadataFile = join(path, 'metadata.yaml');
+    const current = existsSync(metadataFile)
+      ? parseMetadata(readFileSync(metadataFile, 'utf8'))
+      : { architecture: '', creation_date: 0, expiry_date: 0, properties: {}, templates: {} };
+    const metadataYaml = stringifyMetadata({
+      architecture: req.architecture,
+      creation_date: req.creationDate,
+      expiry_date: req.expiryDate,
+      properties: req.properties ?? current.properties,
+      templates: current.templates,
+    });
+    const started = performance.now();
+    const r = await this.packer.pack({ volumePath: path, targetFile: req.targetFile, compression: req.compression, metadataYaml });
+    this.log.info(`Packed volume ${req.volume.name} into an image (${req.compression}, ${r.size} bytes) in ${(performance.now() - started).toFixed(0)} ms`);
+    return { ...r, metadataYaml };
   }
 
   async deleteVolume(req: AgentVolumeDeleteRequest): Promise<void> {

@@ -3,9 +3,12 @@ import type {
   AgentImageDeleteRequest,
   AgentImageUnpackRequest,
   AgentImageUnpackResult,
+  AgentVolumeCopyRequest,
   AgentVolumeCreateRequest,
   AgentVolumeCreateResult,
   AgentVolumeDeleteRequest,
+  AgentVolumeImageExportRequest,
+  AgentVolumeImageExportResult,
   AgentVolumeRenameRequest,
 } from '@lxdts/api-types';
 
@@ -16,6 +19,10 @@ export interface StorageDriver {
   deleteImage(request: AgentImageDeleteRequest): Promise<void>;
   /** Creates a volume, empty or as a copy of an unpacked image. */
   createVolume(request: AgentVolumeCreateRequest): Promise<AgentVolumeCreateResult>;
+  /** Creates a volume as a copy of another one (lxc copy). */
+  copyVolume(request: AgentVolumeCopyRequest): Promise<AgentVolumeCreateResult>;
+  /** Packs a volume into a unified image tarball (lxc publish). */
+  exportImage(request: AgentVolumeImageExportRequest): Promise<AgentVolumeImageExportResult>;
   deleteVolume(request: AgentVolumeDeleteRequest): Promise<void>;
   renameVolume(request: AgentVolumeRenameRequest): Promise<void>;
 }

@@ -1,6 +1,15 @@
 // The API's typed client for the host agent: HTTP/1.1 + JSON over $LXD_DIR/agent.socket, keep-alive.
 // One method per agent endpoint; a failed call throws AgentRequestError with the agent's status and code.
-import { Agent, request } from 'node:http';
+import { Agent, type IncomingMessage, request } from 'node:http';
+import type { Readable } from 'node:stream';
+import type {
+  AgentTemplatesApplyRequest,
+  AgentTemplatesApplyResult,
+  AgentVolumeCopyRequest,
+  AgentVolumeImageExportRequest,
+  AgentVolumeImageExportResult,
+} from '@lxdts/api-types';
+import { AGENT_FILE_INFO_HEADER, type AgentFileInfo, type AgentFilePushRequest, type AgentFilePushResult, type AgentFileRequest } from '@lxdts/api-types';
 import type {
   AgentErrorBody,
   AgentErrorCode,
@@ -68,6 +77,15 @@ export class AgentClient {
     await this.call('POST', `/instances/${enc(lxcName)}/freeze`);
   }
 
+  /** One of the container's log files (lxc.log, console.log, `.old`); '' when absent. */
+  async readLog(lxcName: string, file: string): Promise<string> {
+    return (await this.call<{ content: string }>('GET', `/instances/${enc(lxcName)}/logs/${enc(file)}`)).content;
+  }
+
+  async clearLog(lxcName: string, file: string): Promise<void> {
+    await this.call('POST', `/instances/${enc(lxcName)}/logs/${enc(file)}/clear`);
+  }
+
   /** Applies `limits.*` to a running container's cgroups. */
   async applyLimits(lxcName: string, req: { config: Record<string, string> }): Promise<void> {
     await this.call('POST', `/instances/${enc(lxcName)}/limits`, req);
@@ -112,6 +130,131 @@ export class AgentClient {
 
   async renameVolume(req: AgentVolumeRenameRequest, driver = 'dir'): Promise<void> {
     await this.call('POST', `/storage/${enc(driver)}/volume/rename`, req);
+  }
+
+  /** A new volume as a copy of another (lxc copy); no time limit, a big rootfs takes a while. */
+  copyVolume(req: AgentVolumeCopyRequest, driver = 'dir'): Promise<AgentVolumeCreateResult> {
+    return this.call('POST', `/storage/${enc(driver)}/volume/copy`, req);
+  }
+
+  /** Packs a volume into a unified image tarball (lxc publish). */
+  exportImage(req: AgentVolumeImageExportRequest, driver = 'dir'): Promise<AgentVolumeImageExportResult> {
+    return this.call('POST', `/storage/${enc(driver)}/volume/export-image`, req);
+  }
+
+  /** Renders the image templates of an instance volume for the given triggers (before a start). */
+  applyTemplates(lxcName: string, req: AgentTemplatesApplyRequest): Promise<AgentTemplatesApplyResult> {
+    return this.call('POST', `/instances/${enc(lxcName)}/templates/apply`, req);
+  }
+
+  // Files: streamed both ways, each on a connection of its own (a transfer may be long and cannot be retried).
+
+  /** lstat of a path inside a container's rootfs (a final symlink is described, not followed). */
+  statFile(lxcName: string, req: AgentFileRequest): Promise<AgentFileInfo> {
+    return this.call('POST', `/instances/${enc(lxcName)}/files/stat`, req);
+  }
+
+  /** Removes a file, a symlink or an empty directory inside a container's rootfs. */
+  async deleteFile(lxcName: string, req: AgentFileRequest): Promise<void> {
+    await this.call('POST', `/instances/${enc(lxcName)}/files/delete`, req);
+  }
+
+  /**
+   * Opens a path inside a container's rootfs: its info and a body the caller consumes or destroys — the file's
+   * bytes, a JSON array of entry names (directory) or the link target (symlink).
+   */
+  async readFile(lxcName: string, req: AgentFileRequest): Promise<{ info: AgentFileInfo; body: IncomingMessage }> {
+    const query = new URLSearchParams({ rootfsPath: req.rootfsPath, path: req.path });
+    const res = await this.openStream('GET', `/instances/${enc(lxcName)}/files?${query}`);
+    try {
+      return { info: JSON.parse(String(res.headers[AGENT_FILE_INFO_HEADER])) as AgentFileInfo, body: res };
+    } catch {
+      res.destroy();
+      throw new AgentRequestError(502, 'internal', 'Agent sent no file info');
+    }
+  }
+
+  /** Creates or writes a file, a directory or a symlink; `content` (file bytes, link target) is streamed through. */
+  async pushFile(lxcName: string, req: AgentFilePushRequest, content?: Readable): Promise<AgentFilePushResult> {
+    const query = new URLSearchParams({
+      rootfsPath: req.rootfsPath,
+      path: req.path,
+      type: req.type,
+      write: req.write,
+      uid: String(req.uid),
+      gid: String(req.gid),
+      mode: String(req.mode),
+    });
+    const res = await this.openStream('POST', `/instances/${enc(lxcName)}/files?${query}`, content);
+    const text = await readAll(res);
+    try {
+      return JSON.parse(text) as AgentFilePushResult;
+    } catch {
+      throw new AgentRequestError(502, 'internal', `Agent sent invalid JSON for POST /instances/${lxcName}/files`);
+    }
+  }
+
+  /**
+   * One request whose body (if any) is piped from `content` and whose 2xx response is handed over unread; other
+   * statuses become AgentRequestError. An answer that comes before the upload is complete (a refusal) stops it.
+   */
+  private openStream(method: 'GET' | 'POST', path: string, content?: Readable): Promise<IncomingMessage> {
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (!settled) {
+          settled = true;
+          fn();
+        }
+      };
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          agent: false,
+          method,
+          path,
+          // An upload asks for keep-alive: should the agent answer early (a refusal), it then reads and drops the
+          // rest of the body instead of closing the connection under our writes (EPIPE, and the answer lost).
+          headers: content ? { 'Content-Type': 'application/octet-stream', Connection: 'keep-alive' } : { 'Content-Length': 0 },
+        },
+        (res) => {
+          if (content && !content.readableEnded) {
+            content.unpipe(req);
+            req.end();
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            settle(() => resolve(res));
+            return;
+          }
+          readAll(res).then(
+            (text) => {
+              let e: Partial<AgentErrorBody> = {};
+              try {
+                e = JSON.parse(text) as Partial<AgentErrorBody>;
+              } catch {
+                // Not JSON: keep the generic message.
+              }
+              settle(() => reject(new AgentRequestError(status, e.code ?? 'internal', e.error ?? `Agent answered ${status} for ${method} ${path}`)));
+            },
+            (err: Error) => settle(() => reject(new AgentRequestError(502, 'internal', `Agent response failed: ${err.message}`))),
+          );
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        settle(() => {
+          if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+            reject(new AgentRequestError(503, 'unavailable', `The host agent is not reachable on ${this.socketPath}: ${err.code}`));
+          } else reject(new AgentRequestError(502, 'internal', `Agent request failed: ${err.message}`));
+        });
+      });
+      if (content) {
+        // The uploader went away: abort the agent's side too (it closes the file it was writing).
+        content.once('error', (err) => req.destroy(err));
+        content.once('aborted', () => req.destroy(new Error('upload aborted')));
+        content.pipe(req);
+      } else req.end();
+    });
   }
 
   /** Drops the kept-alive connections. */
@@ -178,4 +321,13 @@ export class AgentClient {
       req.end(data);
     });
   }
+}
+
+function readAll(stream: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.on('error', reject);
+  });
 }

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CertificatesModule } from '../certificates/certificates.module.js';
+import { FilesModule } from '../files/files.module.js';
 import { ImagesModule } from '../images/images.module.js';
 import { InstancesModule } from '../instances/instances.module.js';
 import { NetworksModule } from '../networks/networks.module.js';
@@ -30,6 +31,7 @@ export class AppModule {
         ResourcesModule,
         ImagesModule,
         InstancesModule,
+        FilesModule,
       ],
       providers: [ServerInfoService, ServerRoutes, OperationsRoutes],
     };

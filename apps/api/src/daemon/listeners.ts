@@ -23,6 +23,8 @@ export class Listeners {
       this.handler!(req, res);
     });
     this.unix.keepAliveTimeout = 60_000;
+    // Uploads and downloads (images, files) may take longer than Node's 300 s default.
+    this.unix.requestTimeout = 0;
     this.unix.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       (req as TaggedRequest)[TRANSPORT] = 'unix';
       this.onUpgrade(req, socket, head);
@@ -77,6 +79,7 @@ export class Listeners {
       },
     );
     server.keepAliveTimeout = 60_000;
+    server.requestTimeout = 0;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       (req as TaggedRequest)[TRANSPORT] = 'tls';
       this.onUpgrade(req, socket, head);

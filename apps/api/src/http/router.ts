@@ -107,7 +107,8 @@ function buildContext(req: FastifyRequest, identity: Identity): RequestContext {
 
 export function registerRoutes(app: FastifyInstance, table: Route[], opts: RouterOptions): void {
   installBodyParser(app);
-  const handle = async (endpoint: Endpoint, req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  // Returning the reply tells fastify the response is being sent (streamed bodies finish after the handler).
+  const handle = async (endpoint: Endpoint, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     try {
       const identity = identityOf(req, opts.trust);
       const ctx = buildContext(req, identity);
@@ -119,6 +120,7 @@ export function registerRoutes(app: FastifyInstance, table: Route[], opts: Route
       if (apiErr.status >= 500) opts.onServerError?.(err, req);
       sendError(reply, apiErr);
     }
+    return reply;
   };
   const seen = new Set<string>();
   for (const route of table) {

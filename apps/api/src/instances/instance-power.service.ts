@@ -1,13 +1,16 @@
 // Start, stop, restart, freeze and unfreeze through the agent, the power state remembered in volatile keys, and
 // the restore of that state when the daemon starts (LXD: volatile.last_state.power, boot.autostart).
 import { Injectable } from '@nestjs/common';
-import type { AgentInstanceSpec, InstanceStatePut, Operation } from '@lxdts/api-types';
+import type { AgentInstanceSpec, AgentTemplateTrigger, InstanceStatePut, Operation } from '@lxdts/api-types';
 import type { Identity } from '../auth/identity.js';
 import { badRequest } from '../http/api-error.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { lxcNameOf } from './instance-expansion.js';
 import type { InstanceRow } from './instances.repository.js';
 import { InstancesService } from './instances.service.js';
+
+/** Values of volatile.apply_template that name templates to render once (others are just cleared). */
+const PENDING_TRIGGERS: readonly AgentTemplateTrigger[] = ['create', 'copy', 'rename'];
 
 const DESCRIPTIONS: Record<InstanceStatePut['action'], string> = {
   start: 'Starting instance',
@@ -30,13 +33,12 @@ export class InstancePowerService {
     if (!(action in DESCRIPTIONS)) throw badRequest(`Unknown action "${action}"`);
     const row = await this.instances.find(project, name);
     const { status } = await this.instances.statusOf(lxcNameOf(row.project, row.name));
-    const url = this.instances.url(project, name);
     if (action === 'start' && status === 'Frozen') throw badRequest('The instance is paused; unpause (unfreeze) it first');
     return this.operations.start({
       class: 'task',
       description: DESCRIPTIONS[action],
       project,
-      resources: { instances: [url], containers: [url] },
+      resources: this.instances.resources({ project, name }),
       run: async () => {
         switch (action) {
           case 'start':
@@ -68,8 +70,22 @@ export class InstancePowerService {
 
   async start(row: InstanceRow, identity: Identity | undefined): Promise<void> {
     const spec = await this.spec(row);
+    // Image templates: the pending trigger (create/copy) once, then the `start` ones, rendered before every start.
+    const pending = row.config['volatile.apply_template'];
+    const once = PENDING_TRIGGERS.find((t) => t === pending);
+    await this.instances.agent.applyTemplates(spec.lxcName, {
+      rootfsPath: spec.rootfsPath,
+      triggers: once ? [once, 'start'] : ['start'],
+      instance: { name: row.name, architecture: row.architecture, ephemeral: row.ephemeral, privileged: spec.idmap === null },
+      config: spec.config,
+      devices: spec.devices,
+    });
     const result = await this.instances.agent.start(spec);
-    await this.instances.repo.setConfig(row.id, { ...result.volatile, 'volatile.last_state.power': 'RUNNING' });
+    await this.instances.repo.setConfig(row.id, {
+      ...result.volatile,
+      'volatile.last_state.power': 'RUNNING',
+      ...(pending ? { 'volatile.apply_template': '' } : {}),
+    });
     await this.instances.repo.touch(row.id);
     if (identity) this.instances.lifecycle('instance-started', row.project, row.name, identity);
   }

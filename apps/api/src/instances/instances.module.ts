@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ImagesModule } from '../images/images.module.js';
 import { ProjectsModule } from '../projects/projects.module.js';
+import { InstanceLogsRoutes } from './instance-logs.routes.js';
 import { InstancePowerService } from './instance-power.service.js';
+import { InstancePublishService } from './instance-publish.service.js';
 import { INSTANCE_TARGETS } from './instance-target.js';
 import { InstancesRepository } from './instances.repository.js';
 import { InstancesRoutes } from './instances.routes.js';
@@ -13,9 +15,11 @@ import { InstancesService } from './instances.service.js';
     InstancesRepository,
     InstancesService,
     InstancePowerService,
+    InstancePublishService,
     InstancesRoutes,
+    InstanceLogsRoutes,
     { provide: INSTANCE_TARGETS, useExisting: InstancesService },
   ],
-  exports: [InstancesService, InstancePowerService, InstancesRoutes, INSTANCE_TARGETS],
+  exports: [InstancesService, InstancePowerService, InstancesRoutes, InstanceLogsRoutes, INSTANCE_TARGETS],
 })
 export class InstancesModule {}

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Devices, Instance, InstanceFull, InstancePut, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
 import type { AgentClient } from '../agent/agent.client.js';
-import type { Identity } from '../auth/identity.js';
+import { type Identity, canAccessProject } from '../auth/identity.js';
 import { AGENT_CLIENT } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
 import { badRequest, conflict, notFound } from '../http/api-error.js';
@@ -17,7 +17,8 @@ import { ProjectsService } from '../projects/projects.service.js';
 import { expandConfig, expandDevices, lxcNameOf, rootDisk, validateInstanceName } from './instance-expansion.js';
 import type { InstanceTarget, InstanceTargetResolver } from './instance-target.js';
 import { validateInstanceConfig, validateInstanceDevices } from './instance-validation.js';
-import { type InstanceRow, InstancesRepository } from './instances.repository.js';
+import { planCopy } from './instance-copy.js';
+import { type InstanceRow, InstancesRepository, type NewInstance } from './instances.repository.js';
 
 /** The part of an instance its ETag covers (LXD: architecture, config, devices, ephemeral, profiles). */
 export const instanceEtag = (i: Pick<Instance, 'architecture' | 'config' | 'devices' | 'ephemeral' | 'profiles'>): unknown[] => [
@@ -58,6 +59,14 @@ export class InstancesService implements InstanceTargetResolver {
 
   url(project: string, name: string): string {
     return apiUrl(['instances', name], project);
+  }
+
+  /** Operation resources as LXD lists them: the instances, and the same under their legacy /1.0/containers URLs. */
+  resources(...items: { project: string; name: string }[]): Record<string, string[]> {
+    return {
+      instances: items.map((i) => this.url(i.project, i.name)),
+      containers: items.map((i) => apiUrl(['containers', i.name], i.project)),
+    };
   }
 
   lifecycle(action: string, project: string, name: string, identity: Identity | undefined, context?: Record<string, unknown>): void {
@@ -147,6 +156,7 @@ export class InstancesService implements InstanceTargetResolver {
     const projectId = await this.repo.projectId(project);
     if (projectId === undefined) throw notFound('Project not found');
     const source = post.source;
+    if (source.type === 'copy') return this.createFromCopy(project, projectId, post, identity);
     let image: Awaited<ReturnType<ImagesService['resolve']>> | undefined;
     if (source.type === 'image') {
       image = await this.images.resolve(project, { alias: source.alias || undefined, fingerprint: source.fingerprint || undefined });
@@ -155,13 +165,8 @@ export class InstancesService implements InstanceTargetResolver {
     }
     // image_profiles: without an explicit list, an image's profiles apply (else the default profile).
     const profileNames = post.profiles ?? (image && image.image.profiles.length ? image.image.profiles : ['default']);
-    const profileProject = await this.projects.profileProject(project);
-    const profiles = await this.repo.profiles(profileProject.id, profileNames);
-    for (const n of profileNames) if (!profiles.get(n)) throw badRequest(`Requested profile "${n}" doesn't exist`);
-    const ordered = profileNames.map((n) => profiles.get(n)!);
-
     const config: Record<string, string> = { ...post.config };
-    validateInstanceConfig(config);
+    const { ordered, poolId, poolSource } = await this.checkNew(project, { ...config }, post.devices, profileNames);
     if (image) {
       for (const [k, v] of Object.entries(image.image.properties)) config[`image.${k}`] = v;
       config['volatile.base_image'] = image.image.fingerprint;
@@ -169,41 +174,14 @@ export class InstancesService implements InstanceTargetResolver {
     }
     config['volatile.uuid'] = randomUUID();
     const devices = post.devices;
-    const expanded = { config: expandConfig(ordered, config), devices: expandDevices(ordered, devices) };
-    const networkProject = await this.projects.networkProject(await this.projectRow(project));
-    validateInstanceDevices(devices, expanded.devices, {
-      pools: await this.repo.poolNames(),
-      networks: await this.repo.networkTypes(networkProject.id),
-      networkProject: networkProject.name,
-    });
-    const pool = rootDisk(expanded.devices)!.pool;
-    const poolId = (await this.repo.poolId(pool))!;
-    const poolSource = await this.repo.poolSource(pool);
-    if (!poolSource) throw badRequest(`Storage pool "${pool}" has no source`);
     const architecture = image?.image.architecture || post.architecture || 'x86_64';
-
-    const id = await this.repo
-      .transaction(async (tx) => {
-        if (await this.repo.find(projectId, post.name, tx)) throw conflict(`Instance "${post.name}" already exists`);
-        return this.repo.insert(tx, {
-          name: post.name,
-          projectId,
-          architecture,
-          ephemeral: post.ephemeral,
-          description: post.description,
-          config,
-          devices,
-          profileIds: ordered.map((p) => p.id),
-          poolId,
-        });
-      });
+    await this.reserve(projectId, { name: post.name, architecture, ephemeral: post.ephemeral, description: post.description, config, devices, profileIds: ordered.map((p) => p.id), poolId });
     const lxcName = lxcNameOf(project, post.name);
-    const url = this.url(project, post.name);
     return this.operations.start({
       class: 'task',
       description: 'Creating instance',
       project,
-      resources: { instances: [url], containers: [url] },
+      resources: this.resources({ project, name: post.name }),
       run: async () => {
         const volume = { poolSource, type: 'containers' as const, name: lxcName };
         try {
@@ -220,15 +198,109 @@ export class InstancesService implements InstanceTargetResolver {
             await this.agent.createVolume({ volume });
           }
         } catch (err) {
-          await this.agent.deleteVolume({ volume }).catch(() => undefined);
-          const row = await this.repo.find(projectId, post.name);
-          if (row) await this.repo.transaction((tx) => this.repo.delete(tx, row));
+          await this.undoCreate(projectId, post.name, volume);
           throw err;
         }
         this.lifecycle('instance-created', project, post.name, identity);
-        void id;
       },
     });
+  }
+
+  /**
+   * `lxc copy` on one server (source type "copy"): a new row with the source's local config, devices and profiles
+   * under the request's (per-instance volatile keys left out, `copy` templates pending), then a copy of its volume.
+   * A running source is frozen while its volume is copied, as LXD does for dir pools.
+   */
+  private async createFromCopy(project: string, projectId: number, post: InstancesPost, identity: Identity): Promise<Operation> {
+    const from = post.source;
+    if (!from.source) throw badRequest('Must specify a source instance');
+    if (from.refresh) throw badRequest('Refreshing an existing instance is not supported yet');
+    if (from.source.includes('/')) throw badRequest('Copying from snapshots is not supported yet');
+    const sourceProject = from.project || project;
+    if (!canAccessProject(identity, sourceProject)) throw notFound('Instance not found');
+    const src = await this.find(sourceProject, from.source);
+    const plan = planCopy(src, { config: post.config, devices: post.devices });
+    const profileNames = post.profiles ?? src.profiles;
+    const { ordered, poolId, poolSource } = await this.checkNew(project, plan.config, plan.devices, profileNames);
+    const srcLxcName = lxcNameOf(src.project, src.name);
+    const srcPoolSource = await this.repo.poolSource(rootDisk((await this.expanded(src)).devices)?.pool ?? '');
+    if (!srcPoolSource) throw badRequest(`The storage pool of instance "${src.name}" has no source`);
+    await this.reserve(projectId, {
+      name: post.name,
+      architecture: src.architecture,
+      ephemeral: post.ephemeral,
+      description: post.description,
+      config: plan.config,
+      devices: plan.devices,
+      profileIds: ordered.map((p) => p.id),
+      poolId,
+    });
+    const lxcName = lxcNameOf(project, post.name);
+    return this.operations.start({
+      class: 'task',
+      description: 'Creating instance',
+      project,
+      resources: this.resources({ project, name: post.name }, src),
+      run: async () => {
+        const volume = { poolSource, type: 'containers' as const, name: lxcName };
+        let frozen = false;
+        try {
+          if ((await this.statusOf(srcLxcName)).status === 'Running') {
+            await this.agent.freeze(srcLxcName);
+            frozen = true;
+            this.lifecycle('instance-paused', src.project, src.name, identity);
+          }
+          await this.agent.copyVolume({ volume, source: { poolSource: srcPoolSource, type: 'containers', name: srcLxcName } });
+        } catch (err) {
+          await this.undoCreate(projectId, post.name, volume);
+          throw err;
+        } finally {
+          if (frozen) {
+            await this.agent.unfreeze(srcLxcName).then(
+              () => this.lifecycle('instance-resumed', src.project, src.name, identity),
+              () => undefined,
+            );
+          }
+        }
+        this.lifecycle('instance-created', project, post.name, identity);
+      },
+    });
+  }
+
+  /** Checks a new instance's profiles, config and devices (in that order); returns its profiles in order and its root pool. */
+  private async checkNew(project: string, config: Record<string, string>, devices: Devices, profileNames: string[]) {
+    const profileProject = await this.projects.profileProject(project);
+    const profiles = await this.repo.profiles(profileProject.id, profileNames);
+    for (const n of profileNames) if (!profiles.get(n)) throw badRequest(`Requested profile "${n}" doesn't exist`);
+    const ordered = profileNames.map((n) => profiles.get(n)!);
+    validateInstanceConfig(config);
+    const expandedDevices = expandDevices(ordered, devices);
+    const networkProject = await this.projects.networkProject(await this.projectRow(project));
+    validateInstanceDevices(devices, expandedDevices, {
+      pools: await this.repo.poolNames(),
+      networks: await this.repo.networkTypes(networkProject.id),
+      networkProject: networkProject.name,
+    });
+    const pool = rootDisk(expandedDevices)!.pool;
+    const poolId = (await this.repo.poolId(pool))!;
+    const poolSource = await this.repo.poolSource(pool);
+    if (!poolSource) throw badRequest(`Storage pool "${pool}" has no source`);
+    return { ordered, pool, poolId, poolSource };
+  }
+
+  /** Reserves the name: the row (and its volume row) exist before any storage work starts. */
+  private async reserve(projectId: number, inst: Omit<NewInstance, 'projectId'>): Promise<number> {
+    return this.repo.transaction(async (tx) => {
+      if (await this.repo.find(projectId, inst.name, tx)) throw conflict(`Instance "${inst.name}" already exists`);
+      return this.repo.insert(tx, { ...inst, projectId });
+    });
+  }
+
+  /** A failed creation leaves nothing: the (partial) volume and the rows go. */
+  private async undoCreate(projectId: number, name: string, volume: { poolSource: string; type: 'containers'; name: string }): Promise<void> {
+    await this.agent.deleteVolume({ volume }).catch(() => undefined);
+    const row = await this.repo.find(projectId, name);
+    if (row) await this.repo.transaction((tx) => this.repo.delete(tx, row));
   }
 
   /** PUT (presence null) replaces; PATCH merges config and devices. Running containers keep running. */
@@ -301,12 +373,11 @@ export class InstancesService implements InstanceTargetResolver {
     const row = await this.find(project, name);
     const lxcName = lxcNameOf(project, name);
     if ((await this.statusOf(lxcName)).status !== 'Stopped') throw badRequest('Instance is running');
-    const url = this.url(project, name);
     return this.operations.start({
       class: 'task',
       description: 'Deleting instance',
       project,
-      resources: { instances: [url], containers: [url] },
+      resources: this.resources({ project, name }),
       run: () => this.destroy(row, identity),
     });
   }

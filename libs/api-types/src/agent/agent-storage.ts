@@ -59,3 +59,44 @@ export interface AgentImageDeleteRequest {
   poolSource: string;
   fingerprint: string;
 }
+
+/**
+ * POST /storage/:driver/volume/copy: a new volume `volume` as a copy of `source` (same or another pool), e.g. for
+ * `lxc copy`. The source may belong to a running container (the API freezes it for the copy).
+ */
+export interface AgentVolumeCopyRequest {
+  volume: AgentVolumeRef;
+  source: AgentVolumeRef;
+}
+
+/** Compressions the agent can publish images with (LXD's `compression_algorithm` values it supports). */
+export type AgentImageCompression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'zstd';
+
+/**
+ * POST /storage/:driver/volume/export-image: packs an instance volume into a unified image tarball (`lxc publish`):
+ * metadata.yaml (rewritten: architecture, creation date, expiry, properties; the volume's templates kept),
+ * `templates/` and `rootfs/`, owners and modes as on disk (container ids: the rootfs is not shifted).
+ */
+export interface AgentVolumeImageExportRequest {
+  volume: AgentVolumeRef;
+  /** Absolute path of the tarball to create (must not exist; mode 0600). */
+  targetFile: string;
+  compression: AgentImageCompression;
+  /** metadata.yaml `architecture`. */
+  architecture: string;
+  /** metadata.yaml `creation_date` (unix seconds). */
+  creationDate: number;
+  /** metadata.yaml `expiry_date` (unix seconds, 0 = none). */
+  expiryDate: number;
+  /** Replaces the properties of the volume's metadata.yaml; null keeps them (LXD: only non-empty request properties replace). */
+  properties: Record<string, string> | null;
+}
+
+export interface AgentVolumeImageExportResult {
+  /** Bytes written. */
+  size: number;
+  /** sha256 of the tarball: the image fingerprint. */
+  sha256: string;
+  /** The metadata.yaml written into the tarball. */
+  metadataYaml: string;
+}

@@ -4,3 +4,6 @@ export * from './agent-error.js';
 export * from './agent-host.js';
 export * from './agent-instance.js';
 export * from './agent-storage.js';
+export * from './agent-files.js';
+export * from './agent-exec.js';
+export * from './agent-templates.js';

@@ -1,0 +1,355 @@
+// One streamed exec on an upgraded agent connection (protocol: libs/api-types/src/agent/agent-exec.ts).
+// Spawns the process through the one process runner, relays stdin/stdout/stderr as frames, finds the command's
+// pid under lxc-attach for signals, resizes the pty, reports the exit code, and kills the command when the API
+// side goes away first.
+import type { Duplex } from 'node:stream';
+import {
+  type AgentErrorBody,
+  type AgentExecControl,
+  type AgentExecExit,
+  AgentExecFrameDecoder,
+  AgentExecFrameKind,
+  type AgentExecStart,
+  type AgentExecStarted,
+  AgentExecStream,
+  encodeAgentExecFrame,
+  encodeAgentExecJson,
+} from '@lxdts/api-types';
+import { AgentError, badRequest, toAgentError } from '../errors.js';
+import type { AgentLogger } from '../log.js';
+import type { ProcessRunner, SpawnedProcess } from '../process/run.js';
+import { type Json, asObject, bool, int, str, stringArray, stringMap } from '../server/body.js';
+import type { ExecLaunch } from './attach-command.js';
+import type { ExecLauncher } from './exec-launcher.js';
+import { childPids, findCommand, stdinTerminal } from './process-tree.js';
+import { OnlcrReverser } from './pty-output.js';
+
+export interface ExecSessionDeps {
+  runner: ProcessRunner;
+  launcher: ExecLauncher;
+  log: AgentLogger;
+  /** How long the API has to send the start frame (default 10 s). */
+  startTimeoutMs?: number;
+  /** Interactive input waits for the command (lxc-attach flushes its terminal's input while it sets it up); at most this long (default 5 s). */
+  inputHoldMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Validates the start frame at the edge: wrong fields are a `bad_request` error frame. */
+export function decodeExecStart(value: unknown): AgentExecStart {
+  const o: Json = asObject(value, 'start');
+  const command = stringArray(o, 'command');
+  if (command.length === 0) throw badRequest('Missing command');
+  if (command.some((a) => a.includes('\0'))) throw badRequest('Invalid command: NUL byte');
+  const env = stringMap(o, 'env', true);
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[^=\0]+$/.test(k) || v.includes('\0')) throw badRequest(`Invalid environment variable: ${k}`);
+  }
+  const cwd = str(o, 'cwd', true) ?? '';
+  if (cwd.includes('\0')) throw badRequest('Invalid cwd');
+  const id = (key: string) => {
+    const n = int(o, key, 0);
+    if (n < 0 || n > 0xffffffff) throw badRequest(`"${key}" must be a uint32`);
+    return n;
+  };
+  const size = (key: string) => Math.max(0, int(o, key, 0));
+  return { command, env, cwd, uid: id('uid'), gid: id('gid'), interactive: bool(o, 'interactive', false), width: size('width'), height: size('height') };
+}
+
+function decodeControl(payload: Buffer): AgentExecControl | null {
+  try {
+    const o = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+    if (o['type'] === 'signal' && Number.isInteger(o['signal'])) return { type: 'signal', signal: o['signal'] as number };
+    if (o['type'] === 'resize' && Number.isInteger(o['width']) && Number.isInteger(o['height'])) {
+      return { type: 'resize', width: o['width'] as number, height: o['height'] as number };
+    }
+  } catch {
+    // Not JSON: ignored, as LXD ignores control messages it can't read.
+  }
+  return null;
+}
+
+export class ExecSession {
+  private readonly decoder = new AgentExecFrameDecoder();
+  private readonly onlcr = new OnlcrReverser();
+  private startTimer: NodeJS.Timeout | undefined;
+  private phase: 'waiting' | 'starting' | 'running' | 'done' = 'waiting';
+  private start: AgentExecStart | undefined;
+  private proc: SpawnedProcess | undefined;
+  /** Host pid of the command once found under lxc-attach. */
+  private commandPid = 0;
+  /** Input that arrived before it can be written; `null` is the end of input. */
+  private queued: (Buffer | null)[] = [];
+  /** Interactive input waits for the command (see `inputHoldMs`). */
+  private holdInput = false;
+  private stdinEnded = false;
+  private pendingSignals: number[] = [];
+  private size: { width: number; height: number } | undefined;
+  private resizing: Promise<void> = Promise.resolve();
+  private readonly outputEnded = new Set<number>();
+  private closed = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    readonly lxcName: string,
+    private readonly deps: ExecSessionDeps,
+    /** Called once the socket is closed (for the server's registry). */
+    private readonly onClosed: (s: ExecSession) => void = () => undefined,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', () => socket.destroy());
+    // The API never half-closes (stdin has its own eof frame): the end of its side is the end of the session.
+    socket.on('end', () => socket.destroy());
+    socket.on('close', () => this.closedByPeer());
+    this.startTimer = setTimeout(() => this.fail(badRequest('No start frame received')), deps.startTimeoutMs ?? 10_000);
+    this.startTimer.unref();
+  }
+
+  /** Bytes that arrived with the upgrade request. */
+  receive(chunk: Buffer): void {
+    let frames;
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.deps.log.warn(`exec ${this.lxcName}: ${(err as Error).message}; closing`);
+      this.socket.destroy();
+      return;
+    }
+    for (const f of frames) {
+      switch (f.kind) {
+        case AgentExecFrameKind.Start:
+          this.onStart(f.payload);
+          break;
+        case AgentExecFrameKind.Data:
+          if (f.stream === AgentExecStream.Stdin) this.input(f.payload);
+          break;
+        case AgentExecFrameKind.Eof:
+          if (f.stream === AgentExecStream.Stdin) this.input(null);
+          break;
+        case AgentExecFrameKind.Control: {
+          const c = decodeControl(f.payload);
+          if (c?.type === 'signal') this.signal(c.signal);
+          else if (c?.type === 'resize') this.resize(c.width, c.height);
+          break;
+        }
+        default:
+          this.deps.log.warn(`exec ${this.lxcName}: unexpected frame kind ${f.kind}; closing`);
+          this.socket.destroy();
+          return;
+      }
+    }
+  }
+
+  /** Ends the session from the agent's side (shutdown): the command is killed. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onStart(payload: Buffer): void {
+    if (this.phase !== 'waiting') {
+      this.fail(badRequest('Duplicate start frame'));
+      return;
+    }
+    clearTimeout(this.startTimer);
+    this.phase = 'starting';
+    let start: AgentExecStart;
+    try {
+      start = decodeExecStart(JSON.parse(payload.toString('utf8')));
+    } catch (err) {
+      this.fail(err instanceof SyntaxError ? badRequest('Start frame is not valid JSON') : err);
+      return;
+    }
+    this.start = start;
+    this.holdInput = start.interactive;
+    if (start.width > 0 && start.height > 0) this.size = { width: start.width, height: start.height };
+    this.deps.launcher.prepare(this.lxcName, start).then(
+      (launch) => this.launch(start, launch),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  private launch(start: AgentExecStart, launch: ExecLaunch): void {
+    if (this.closed) return;
+    const proc = this.deps.runner.spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env });
+    if (proc.pid === undefined) {
+      void proc.exited.then(() => this.fail(new AgentError('internal', `Failed to run ${launch.file}`)));
+      return;
+    }
+    this.proc = proc;
+    this.phase = 'running';
+    this.deps.log.debug(`exec ${this.lxcName}: started ${JSON.stringify(start.command)} (pid ${proc.pid}, interactive ${start.interactive})`);
+    this.send(encodeAgentExecJson(AgentExecFrameKind.Started, { pid: proc.pid } satisfies AgentExecStarted));
+
+    proc.stdin.on('error', () => undefined); // The command may exit without reading its input.
+    this.pump(proc.stdout as NodeJS.ReadableStream, AgentExecStream.Stdout, start.interactive);
+    this.pump(proc.stderr as NodeJS.ReadableStream, AgentExecStream.Stderr, false);
+    void this.watchCommand(proc, launch);
+    void proc.exited.then((code) => this.exited(code));
+    if (!this.holdInput) this.flushInput();
+  }
+
+  private pump(stream: NodeJS.ReadableStream, id: number, pty: boolean): void {
+    stream.on('data', (chunk: Buffer) => {
+      const data = pty ? this.onlcr.push(chunk) : chunk;
+      if (data.length > 0 && !this.send(encodeAgentExecFrame(AgentExecFrameKind.Data, id, data))) {
+        // Backpressure: the API reads slower than the command writes.
+        stream.pause();
+        this.socket.once('drain', () => stream.resume());
+      }
+    });
+    stream.on('end', () => {
+      if (pty) {
+        const rest = this.onlcr.flush();
+        if (rest.length > 0) this.send(encodeAgentExecFrame(AgentExecFrameKind.Data, id, rest));
+      }
+      this.endOutput(id);
+    });
+  }
+
+  private endOutput(id: number): void {
+    if (this.outputEnded.has(id)) return;
+    this.outputEnded.add(id);
+    this.send(encodeAgentExecFrame(AgentExecFrameKind.Eof, id));
+  }
+
+  /** Polls /proc for the command under lxc-attach: signals go to it, interactive input waits for it. */
+  private async watchCommand(proc: SpawnedProcess, launch: ExecLaunch): Promise<void> {
+    const root = proc.pid as number;
+    const holdUntil = Date.now() + (this.deps.inputHoldMs ?? 5_000);
+    let delay = 1;
+    while (this.phase === 'running' && !this.closed) {
+      const found = findCommand(root, launch.depth, this.deps.launcher.isCommand);
+      if (found) {
+        this.commandPid = found.pid;
+        this.deps.log.debug(`exec ${this.lxcName}: command pid ${found.pid}`);
+        break;
+      }
+      if (this.holdInput && Date.now() > holdUntil) {
+        this.deps.log.warn(`exec ${this.lxcName}: command not found under pid ${root}; sending input anyway`);
+        this.releaseInput();
+      }
+      await sleep(delay);
+      delay = Math.min(delay * 2, 50);
+    }
+    if (this.commandPid === 0) return;
+    this.releaseInput();
+    for (const s of this.pendingSignals.splice(0)) this.signal(s);
+    // The size asked for before the pty existed (stty in the start-up line covers the initial one).
+    if (this.size && (this.size.width !== this.start?.width || this.size.height !== this.start?.height)) {
+      this.resize(this.size.width, this.size.height);
+    }
+  }
+
+  private input(data: Buffer | null): void {
+    if (!this.proc || this.holdInput) this.queued.push(data);
+    else this.write(data);
+  }
+
+  private releaseInput(): void {
+    if (!this.holdInput) return;
+    this.holdInput = false;
+    this.flushInput();
+  }
+
+  private flushInput(): void {
+    for (const d of this.queued.splice(0)) this.write(d);
+  }
+
+  private write(data: Buffer | null): void {
+    const stdin = this.proc?.stdin;
+    if (!stdin || this.stdinEnded) return;
+    if (data === null) {
+      this.stdinEnded = true;
+      stdin.end();
+      // Interactive: LXD closes the pty master on the client's end of input, a hangup for the command (SIGHUP);
+      // closing the helper's input also sends the terminal's EOF character (^D).
+      if (this.start?.interactive) this.hangup();
+      return;
+    }
+    if (!stdin.write(data)) {
+      this.socket.pause();
+      stdin.once('drain', () => this.socket.resume());
+    }
+  }
+
+  private signal(signal: number): void {
+    if (signal < 1 || signal > 64) return;
+    if (this.commandPid === 0) {
+      if (this.phase !== 'done') this.pendingSignals.push(signal);
+      return;
+    }
+    try {
+      process.kill(this.commandPid, signal);
+      this.deps.log.debug(`exec ${this.lxcName}: forwarded signal ${signal} to pid ${this.commandPid}`);
+    } catch (err) {
+      this.deps.log.debug(`exec ${this.lxcName}: signal ${signal} to pid ${this.commandPid}: ${(err as Error).message}`);
+    }
+  }
+
+  /** SIGHUP to the command's process group (the kernel's hangup of a terminal), else to the command. */
+  private hangup(): void {
+    if (this.commandPid === 0) {
+      this.pendingSignals.push(1);
+      return;
+    }
+    try {
+      process.kill(-this.commandPid, 'SIGHUP');
+    } catch {
+      this.signal(1);
+    }
+  }
+
+  /** TIOCSWINSZ on the pty lxc-attach reads from; the kernel sends it SIGWINCH and it resizes the container's pty. */
+  private resize(width: number, height: number): void {
+    if (!this.start?.interactive || width <= 0 || height <= 0) return;
+    this.size = { width, height };
+    const helper = this.proc?.pid ? childPids(this.proc.pid)[0] : undefined;
+    const tty = helper ? stdinTerminal(helper) : null;
+    if (!tty) return; // Applied once the command is found.
+    this.resizing = this.resizing.then(async () => {
+      const r = await this.deps.runner.tryRun('stty', ['-F', tty, 'rows', String(height), 'cols', String(width)], { timeoutMs: 5_000 });
+      if (r.exitCode !== 0) this.deps.log.debug(`exec ${this.lxcName}: resize ${width}x${height}: ${r.stderr.trim()}`);
+    });
+  }
+
+  private exited(code: number): void {
+    this.phase = 'done';
+    this.endOutput(AgentExecStream.Stdout);
+    this.endOutput(AgentExecStream.Stderr);
+    this.deps.log.debug(`exec ${this.lxcName}: exit ${code}`);
+    void this.resizing.then(() => {
+      this.send(encodeAgentExecJson(AgentExecFrameKind.Exit, { exitCode: code } satisfies AgentExecExit));
+      this.socket.end();
+    });
+  }
+
+  /** Refuses the exec with an error frame and closes. */
+  private fail(err: unknown): void {
+    clearTimeout(this.startTimer);
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    const e = toAgentError(err);
+    if (!(err instanceof AgentError)) this.deps.log.error(`exec ${this.lxcName}: ${(err as Error)?.stack ?? String(err)}`);
+    this.send(encodeAgentExecJson(AgentExecFrameKind.Error, { error: e.message, code: e.code } satisfies AgentErrorBody));
+    this.socket.end();
+  }
+
+  private send(frame: Buffer): boolean {
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return true;
+    return this.socket.write(frame);
+  }
+
+  /** The API side went away (or the agent is shutting down): a command still running is killed. */
+  private closedByPeer(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.startTimer);
+    if (this.phase === 'running' && this.proc) {
+      this.deps.log.info(`exec ${this.lxcName}: connection closed while the command runs; killing it`);
+      if (this.commandPid) this.signal(9);
+      this.proc.kill('SIGKILL');
+    }
+    this.onClosed(this);
+  }
+}

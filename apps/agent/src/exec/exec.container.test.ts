@@ -1,0 +1,196 @@
+// Streamed exec in a real container: a busybox image unpacked through the agent's dir storage, an unprivileged
+// container started through the agent's HTTP server on a temporary socket, then lxc-attach through the exec stream
+// (exit codes, stdin, stderr, pty, window size, signals, cwd/env/uid). Cleans up everything it made.
+// Skips when not root or when liblxc's tools, `script` or a static busybox are missing.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { AgentExecStart, AgentReady } from '@lxdts/api-types';
+import { createLogger, silentLogger } from '../log.js';
+import { type RunningAgent, startAgentServer } from '../server/agent-server.js';
+import { ExecTestClient } from './exec-test-client.js';
+
+function skipReason(): string | false {
+  if (process.getuid?.() !== 0) return 'needs root (liblxc containers with an idmapped rootfs)';
+  if (spawnSync('lxc-start', ['--version']).status !== 0) return 'lxc-start is not installed';
+  if (spawnSync('script', ['--version']).status !== 0) return 'script (util-linux) is not installed';
+  if (!existsSync('/bin/busybox')) return 'needs a static /bin/busybox (busybox-static)';
+  return false;
+}
+const skip = skipReason();
+
+function call<T>(socketPath: string, method: string, path: string, body?: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({ socketPath, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
+        else resolve(JSON.parse(text) as T);
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** A unified LXD image tarball: metadata.yaml + rootfs/ with a static busybox as /sbin/init (as lxc.runtime.test). */
+export function buildBusyboxImage(dir: string): string {
+  const src = join(dir, 'image-src');
+  const rootfs = join(src, 'rootfs');
+  for (const d of ['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'mnt']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
+  const applets = execFileSync(join(rootfs, 'bin/busybox'), ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const a of applets) if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
+  symlinkSync('../bin/busybox', join(rootfs, 'sbin/init'));
+  writeFileSync(join(rootfs, 'etc/inittab'), '::sysinit:/bin/true\n');
+  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(src, 'metadata.yaml'), 'architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  os: busybox\n');
+  const tarball = join(dir, 'busybox.tar.xz');
+  execFileSync('tar', ['-cJf', tarball, '--numeric-owner', '--owner=0', '--group=0', '-C', src, 'metadata.yaml', 'rootfs']);
+  return tarball;
+}
+
+const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', USER: 'root', LANG: 'C.UTF-8', TERM: 'xterm' };
+
+describe('streamed exec in a real container', { skip }, () => {
+  const id = randomBytes(4).toString('hex');
+  const name = `lxdts-x-${id}`;
+  let dir = '';
+  let sock = '';
+  let pool = '';
+  let agent: RunningAgent | undefined;
+
+  const open = (command: string[], over: Partial<AgentExecStart> = {}) =>
+    ExecTestClient.open(sock, name, { command, env: ENV, cwd: '/root', uid: 0, gid: 0, interactive: false, width: 0, height: 0, ...over });
+  const run = async (command: string[], over: Partial<AgentExecStart> = {}) => {
+    const c = await open(command, over);
+    c.eof();
+    return c.finished(20_000);
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lxdts-x-'));
+    chmodSync(dir, 0o711);
+    sock = join(dir, 'agent.socket');
+    pool = join(dir, 'pool');
+    mkdirSync(pool);
+    const log = process.env['LXDTS_TEST_DEBUG'] ? createLogger('debug') : silentLogger;
+    agent = await startAgentServer({ socketPath: sock, varDir: join(dir, 'var'), log });
+    const ready = await call<AgentReady>(sock, 'GET', '/ready');
+    const fingerprint = randomBytes(32).toString('hex');
+    await call(sock, 'POST', '/storage/dir/image/unpack', { poolSource: pool, fingerprint, imageFile: buildBusyboxImage(dir) });
+    const vol = await call<{ rootfsPath: string }>(sock, 'POST', '/storage/dir/volume/create', {
+      volume: { poolSource: pool, type: 'containers', name },
+      fromImage: { fingerprint },
+    });
+    await call(sock, 'POST', `/instances/${name}/start`, {
+      spec: {
+        name,
+        project: 'default',
+        lxcName: name,
+        rootfsPath: vol.rootfsPath,
+        architecture: 'x86_64',
+        config: {},
+        devices: { root: { type: 'disk', path: '/', pool: 'default' } },
+        idmap: ready.defaultIdmap,
+      },
+    });
+  });
+
+  after(async () => {
+    const lxcpath = join(dir, 'var', 'containers');
+    if (dir && existsSync(join(lxcpath, name))) spawnSync('lxc-stop', ['-P', lxcpath, '-n', name, '-k']);
+    await agent?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('exit codes: 7, missing command 127, not executable 126, killed 137', async () => {
+    const t = await run(['sh', '-c', 'exit 7']);
+    assert.equal(t.exitCode, 7);
+    assert.deepEqual(t.order.slice(-3).sort(), ['eof1', 'eof2', 'exit']);
+    const missing = await run(['/nonexistent']);
+    assert.deepEqual([missing.exitCode, missing.stdout, missing.stderr], [127, '', '']);
+    assert.equal((await run(['/etc/passwd'])).exitCode, 126);
+    assert.equal((await run(['sh', '-c', 'kill -9 $$'])).exitCode, 137);
+  });
+
+  test('stdout and stderr separate; stdin piped to cat until eof', async () => {
+    const t = await run(['sh', '-c', 'echo out-line; echo err-line >&2; cat /proc/1/comm']);
+    assert.equal(t.stdout, 'out-line\ninit\n');
+    assert.equal(t.stderr, 'err-line\n');
+    const c = await open(['cat']);
+    c.stdin('hi\n');
+    c.eof();
+    const cat = await c.finished();
+    assert.deepEqual([cat.stdout, cat.exitCode], ['hi\n', 0]);
+  });
+
+  test('environment, working directory (host stand-in or shell), uid and gid', async () => {
+    const t = await run(['sh', '-c', 'echo "$FOO|$HOME|$container"; pwd; id -u; id -g'], { env: { ...ENV, FOO: 'bar' }, uid: 1000, gid: 1001, cwd: '/tmp' });
+    assert.equal(t.stdout, 'bar|/root|lxc\n/tmp\n1000\n1001\n');
+    assert.equal((await run(['pwd'])).stdout, '/root\n');
+    assert.equal((await run(['pwd'], { cwd: '' })).stdout, '/\n');
+    assert.equal((await run(['mkdir', '-p', '/srv/only-inside'])).exitCode, 0);
+    assert.equal((await run(['pwd'], { cwd: '/srv/only-inside' })).stdout, '/srv/only-inside\n');
+    assert.deepEqual(await run(['/nonexistent'], { cwd: '/srv/only-inside' }).then((r) => [r.exitCode, r.stderr]), [127, '']);
+    assert.equal((await run(['pwd'], { cwd: '/no/such/dir' })).stdout, '/\n');
+  });
+
+  test('interactive: the command has a terminal; output as a single pty writes it', async () => {
+    const t = await (await open(['tty'], { interactive: true })).finished();
+    assert.match(t.stdout, /^\/dev\/pts\/\d+\r\n$/);
+    assert.equal(t.exitCode, 0);
+  });
+
+  test('interactive shell: initial size, window-resize, typed commands, exit status', async () => {
+    const c = await open(['sh'], { interactive: true, width: 80, height: 24 });
+    c.stdin('stty size\n');
+    await c.waitForStdout(/24 80\r\n/);
+    c.control({ type: 'resize', width: 100, height: 40 });
+    await new Promise((r) => setTimeout(r, 300));
+    c.stdin('stty size\n');
+    await c.waitForStdout(/40 100\r\n/);
+    c.stdin('exit 5\n');
+    const t = await c.finished();
+    assert.equal(t.exitCode, 5);
+    assert.doesNotMatch(t.stdout, /\r\r\n/);
+  });
+
+  test('a signal reaches the command inside the container: SIGTERM ends sleep with 143', async () => {
+    const c = await open(['sleep', '100']);
+    await new Promise((r) => setTimeout(r, 300));
+    c.control({ type: 'signal', signal: 15 });
+    assert.equal((await c.finished()).exitCode, 143);
+  });
+
+  test('interactive: end of input hangs the command up', async () => {
+    const c = await open(['sh', '-c', 'sleep 100'], { interactive: true });
+    await new Promise((r) => setTimeout(r, 300));
+    c.eof();
+    assert.equal((await c.finished()).exitCode, 129);
+  });
+
+  test('a closed connection kills the command in the container', async () => {
+    const c = await open(['sleep', '4242']);
+    await new Promise((r) => setTimeout(r, 300));
+    const running = async () => (await run(['ps'])).stdout.includes('sleep 4242');
+    assert.ok(await running());
+    c.close();
+    for (let i = 0; i < 50 && (await running()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!(await running()));
+  });
+
+  test('exec in a stopped container is refused', async () => {
+    await call(sock, 'POST', `/instances/${name}/stop`, { force: true });
+    const t = await run(['true']);
+    assert.deepEqual(t.error, { error: 'Instance is not running', code: 'conflict' });
+  });
+});

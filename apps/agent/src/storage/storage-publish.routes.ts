@@ -1,0 +1,49 @@
+// Storage endpoints for copies and publishing: POST /storage/:driver/volume/copy and /volume/export-image.
+import type { AgentImageCompression, AgentVolumeRef, AgentVolumeType } from '@lxdts/api-types';
+import { badRequest, notFound } from '../errors.js';
+import { type Json, asObject, int, str, stringMap } from '../server/body.js';
+import type { AgentRoute } from '../server/http-server.js';
+import type { StorageDriver } from './storage-driver.js';
+
+function volumeRef(o: Json, key: string): AgentVolumeRef {
+  const v = asObject(o[key], `"${key}"`);
+  return { poolSource: str(v, 'poolSource'), type: str(v, 'type') as AgentVolumeType, name: str(v, 'name') };
+}
+
+export function storagePublishRoutes(storage: Readonly<Record<string, StorageDriver>>): AgentRoute[] {
+  const driver = (name: string | undefined): StorageDriver => {
+    const d = name && Object.hasOwn(storage, name) ? storage[name] : undefined;
+    if (!d) throw notFound(`Unknown storage driver "${name}"`);
+    return d;
+  };
+  return [
+    {
+      method: 'POST',
+      path: '/storage/:driver/volume/copy',
+      handler: async ({ params, body }) => {
+        const o = asObject(body ?? {});
+        return driver(params['driver']).copyVolume({ volume: volumeRef(o, 'volume'), source: volumeRef(o, 'source') });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/storage/:driver/volume/export-image',
+      handler: async ({ params, body }) => {
+        const o = asObject(body ?? {});
+        const props = o['properties'];
+        if (props !== null && props !== undefined) asObject(props, '"properties"');
+        const creationDate = int(o, 'creationDate');
+        if (creationDate <= 0) throw badRequest('"creationDate" must be positive');
+        return driver(params['driver']).exportImage({
+          volume: volumeRef(o, 'volume'),
+          targetFile: str(o, 'targetFile'),
+          compression: str(o, 'compression') as AgentImageCompression,
+          architecture: str(o, 'architecture'),
+          creationDate,
+          expiryDate: int(o, 'expiryDate', 0),
+          properties: props === null || props === undefined ? null : stringMap(o, 'properties'),
+        });
+      },
+    },
+  ];
+}
