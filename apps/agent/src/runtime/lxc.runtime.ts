@@ -92,6 +92,11 @@ export class LxcRuntime implements ContainerRuntime {
     return { state, pid };
   }
 
+  async summary(lxcName: string): Promise<AgentInstanceSummary> {
+    const info = await this.info(lxcName);
+    return { lxcName, ...lxdStatus(info.state), pid: info.pid };
+  }
+
   async list(): Promise<AgentInstanceSummary[]> {
     const r = await this.runner.run('lxc-ls', ['-P', this.paths.lxcPath, '-f', '-F', 'NAME,STATE,PID'], { timeoutMs: 30_000 });
     return r.stdout

@@ -36,6 +36,7 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
   return [
     { method: 'GET', path: '/ready', handler: async () => deps.ready() },
     { method: 'GET', path: '/instances', handler: () => runtime.list() },
+    { method: 'GET', path: '/instances/:lxcName', handler: ({ params }) => runtime.summary(name(params)) },
     {
       method: 'POST',
       path: '/instances/:lxcName/start',

@@ -65,6 +65,11 @@ export class AgentClient {
     return this.call('GET', '/instances');
   }
 
+  /** One container's status and pid (Stopped when unknown). */
+  instance(lxcName: string): Promise<AgentInstanceSummary> {
+    return this.call('GET', `/instances/${enc(lxcName)}`);
+  }
+
   start(spec: AgentInstanceSpec, options?: AgentCallOptions): Promise<AgentStartResult> {
     return this.call('POST', `/instances/${enc(spec.lxcName)}/start`, { spec }, options);
   }

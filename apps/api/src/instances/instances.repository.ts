@@ -113,6 +113,10 @@ export class InstancesRepository {
     return out;
   }
 
+  async profileNames(profileProjectId: number, db: Db = this.db): Promise<string[]> {
+    return (await db.selectFrom('profiles').select('name').where('project_id', '=', profileProjectId).execute()).map((r) => r.name);
+  }
+
   async poolId(name: string, db: Db = this.db): Promise<number | undefined> {
     return (await db.selectFrom('storage_pools').select('id').where('name', '=', name).executeTakeFirst())?.id;
   }

@@ -18,7 +18,7 @@ import { expandConfig, expandDevices, lxcNameOf, rootDisk, validateInstanceName 
 import type { InstanceTarget, InstanceTargetResolver } from './instance-target.js';
 import { validateInstanceConfig, validateInstanceDevices } from './instance-validation.js';
 import { planCopy } from './instance-copy.js';
-import { type InstanceRow, InstancesRepository, type NewInstance } from './instances.repository.js';
+import { type InstanceRow, InstancesRepository, type NewInstance, type ProfileData } from './instances.repository.js';
 
 /** The part of an instance its ETag covers (LXD: architecture, config, devices, ephemeral, profiles). */
 export const instanceEtag = (i: Pick<Instance, 'architecture' | 'config' | 'devices' | 'ephemeral' | 'profiles'>): unknown[] => [
@@ -35,6 +35,31 @@ export interface Expanded {
 }
 
 const STOPPED = { status: 'Stopped', status_code: 102, pid: 0 };
+
+/** Profiles of each project's profile store, loaded once per request. */
+type ProfileCache = Map<string, Promise<Map<string, ProfileData & { id: number }>>>;
+
+function stoppedState(): InstanceState {
+  return {
+    status: 'Stopped',
+    status_code: 102,
+    disk: {},
+    memory: { usage: 0, usage_peak: 0, swap_usage: 0, swap_usage_peak: 0 },
+    network: null,
+    pid: 0,
+    processes: 0,
+    cpu: { usage: 0 },
+  };
+}
+
+/** Runs fn(0..n-1) with at most `limit` in flight. */
+async function eachLimited(n: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
+}
 
 @Injectable()
 export class InstancesService implements InstanceTargetResolver {
@@ -81,9 +106,19 @@ export class InstancesService implements InstanceTargetResolver {
     return row;
   }
 
-  async expanded(row: Pick<InstanceRow, 'project' | 'profiles' | 'config' | 'devices'>): Promise<Expanded> {
-    const profileProject = await this.projects.profileProject(row.project);
-    const profiles = await this.repo.profiles(profileProject.id, row.profiles);
+  /** `cache` (one per request) keeps a list from loading the same project's profiles once per row. */
+  async expanded(row: Pick<InstanceRow, 'project' | 'profiles' | 'config' | 'devices'>, cache?: ProfileCache): Promise<Expanded> {
+    const load = async () => {
+      const profileProject = await this.projects.profileProject(row.project);
+      const names = cache ? undefined : row.profiles;
+      return this.repo.profiles(profileProject.id, names ?? (await this.repo.profileNames(profileProject.id)));
+    };
+    let profiles: Awaited<ReturnType<typeof load>>;
+    if (cache) {
+      let pending = cache.get(row.project);
+      if (!pending) cache.set(row.project, (pending = load()));
+      profiles = await pending;
+    } else profiles = await load();
     const ordered = row.profiles.map((n) => profiles.get(n)).filter((p) => p !== undefined);
     return { config: expandConfig(ordered, row.config), devices: expandDevices(ordered, row.devices) };
   }
@@ -111,8 +146,7 @@ export class InstancesService implements InstanceTargetResolver {
 
   /** Live status from the agent; unknown containers are Stopped. */
   async statusOf(lxcName: string): Promise<{ status: string; status_code: number; pid: number }> {
-    const all = await this.agent.listInstances();
-    return all.find((s) => s.lxcName === lxcName) ?? STOPPED;
+    return this.agent.instance(lxcName);
   }
 
   async list(project: string, allProjects: boolean, recursion: number, filter: string): Promise<(string | Instance | InstanceFull)[]> {
@@ -125,14 +159,17 @@ export class InstancesService implements InstanceTargetResolver {
     const rows = await this.repo.list(projectId);
     if (recursion === 0 && !expr) return rows.map((r) => this.url(r.project, r.name));
     const statuses = new Map((await this.agent.listInstances()).map((s) => [s.lxcName, s]));
+    const cache: ProfileCache = new Map();
     const out: (Instance | InstanceFull)[] = [];
-    await Promise.all(
-      rows.map(async (row, i) => {
-        const status = statuses.get(lxcNameOf(row.project, row.name)) ?? STOPPED;
-        const inst = await this.toApi(row, status);
-        out[i] = recursion >= 2 ? await this.full(inst, row) : inst;
-      }),
-    );
+    for (const [i, row] of rows.entries()) {
+      out[i] = await this.toApi(row, statuses.get(lxcNameOf(row.project, row.name)) ?? STOPPED, cache);
+    }
+    if (recursion >= 2) {
+      // State is gathered in the agent with a few commands per running container: a handful at a time.
+      await eachLimited(out.length, 4, async (i) => {
+        out[i] = await this.full(out[i]!, rows[i]!);
+      });
+    }
     const kept = out.filter((i) => matchesFilter(i, expr));
     return recursion === 0 ? kept.map((i) => this.url(i.project, i.name)) : kept;
   }
@@ -399,8 +436,8 @@ export class InstancesService implements InstanceTargetResolver {
     return this.operations.start({ class: 'task', description, project, resources: { instances: [url] }, run: async () => undefined });
   }
 
-  async toApi(row: InstanceRow, status: { status: string; status_code: number }): Promise<Instance> {
-    const { config, devices } = await this.expanded(row);
+  async toApi(row: InstanceRow, status: { status: string; status_code: number }, cache?: ProfileCache): Promise<Instance> {
+    const { config, devices } = await this.expanded(row, cache);
     return {
       architecture: row.architecture,
       config: row.config,
@@ -424,7 +461,10 @@ export class InstancesService implements InstanceTargetResolver {
   }
 
   private async full(inst: Instance, row: InstanceRow): Promise<InstanceFull> {
-    const state = await this.agent.state(lxcNameOf(row.project, row.name)).catch(() => null);
+    const state =
+      inst.status === 'Stopped'
+        ? stoppedState()
+        : await this.agent.state(lxcNameOf(row.project, row.name)).catch(() => null);
     return { ...inst, state, snapshots: [], backups: [] };
   }
 
