@@ -219,7 +219,8 @@ describe('lxc runtime through the agent server (real container)', { skip }, () =
     assert.ok(existsSync(`/sys/class/net/${hostVeth}`));
 
     const list = await ok<AgentInstanceSummary[]>(sock, 'GET', '/instances');
-    assert.deepEqual(list.find((c) => c.lxcName === name), { lxcName: name, status: 'Running', status_code: 103, pid });
+    assert.deepEqual(list.find((c) => c.lxcName === name), { lxcName: name, status: 'Running', status_code: 103, pid: 0 });
+    assert.deepEqual(await ok<AgentInstanceSummary>(sock, 'GET', `/instances/${name}`), { lxcName: name, status: 'Running', status_code: 103, pid });
   });
 
   test('the container outlives the agent: a new agent finds it running (reconcile)', async () => {
@@ -227,7 +228,8 @@ describe('lxc runtime through the agent server (real container)', { skip }, () =
     assert.ok(existsSync(`/proc/${pid}`));
     agent = await startAgentServer({ socketPath: sock, varDir: join(dir, 'var'), log: silentLogger });
     const list = await ok<AgentInstanceSummary[]>(sock, 'GET', '/instances');
-    assert.deepEqual(list, [{ lxcName: name, status: 'Running', status_code: 103, pid }]);
+    assert.deepEqual(list, [{ lxcName: name, status: 'Running', status_code: 103, pid: 0 }]);
+    assert.equal((await ok<AgentInstanceSummary>(sock, 'GET', `/instances/${name}`)).pid, pid);
     assert.equal((await exec({ command: ['cat', '/proc/1/comm'] })).stdout, 'init\n');
   });
 

@@ -51,7 +51,7 @@ export interface AgentInstanceSummary {
   /** LXD status string: Running, Stopped, Frozen, Starting, Stopping, Freezing, Thawed, Aborting, Error. */
   status: string;
   status_code: number;
-  /** Init pid on the host; 0 when not running. */
+  /** Init pid on the host; 0 when not running, and always 0 in the GET /instances list (ask GET /instances/:lxcName). */
   pid: number;
 }
 
