@@ -16,7 +16,8 @@ export interface StoragePoolsPost extends StoragePoolPut {
 export interface StoragePool extends StoragePoolPut {
   name: string;
   driver: string;
-  used_by: string[];
+  /** null when nothing uses the pool (LXD sends null, not []). */
+  used_by: string[] | null;
   status: StoragePoolStatus;
   locations: string[];
 }

@@ -51,7 +51,7 @@ test('a default dir pool lives under $LXD_DIR/storage-pools/<name> and goes away
     for (const [dir, mode] of Object.entries(DIR_POOL_LAYOUT)) assert.equal(statSync(join(source, dir)).mode & 0o777, mode, dir);
     const pool = await svc.get('p1');
     assert.deepEqual(pool, {
-      config: { source }, description: '', name: 'p1', driver: 'dir', used_by: [], status: 'Created', locations: ['none'],
+      config: { source }, description: '', name: 'p1', driver: 'dir', used_by: null, status: 'Created', locations: ['none'],
     });
     const rows = await store.db.selectFrom('storage_pools_config').select(['key', 'node_id']).execute();
     assert.deepEqual(rows, [{ key: 'source', node_id: 1 }]);

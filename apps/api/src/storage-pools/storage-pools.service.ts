@@ -213,7 +213,7 @@ function sourceOf(entries: PoolConfigEntry[]): string {
 }
 
 /** LXD lists instances (and their snapshots), images, custom volumes and profiles, sorted. */
-function usedBy(pool: string, refs: PoolReferences): string[] {
+function usedBy(pool: string, refs: PoolReferences): string[] | null {
   const volumePath = (type: number, name: string): string[] =>
     type === 1 ? ['images', name] : type === 2 ? ['storage-pools', pool, 'volumes', 'custom', name] : ['instances', name];
   const urls = [
@@ -221,5 +221,5 @@ function usedBy(pool: string, refs: PoolReferences): string[] {
     ...refs.snapshots.map((s) => apiUrl([...volumePath(s.type, s.volume), 'snapshots', s.snapshot], s.project)),
     ...refs.profiles.map((p) => apiUrl(['profiles', p.name], p.project)),
   ];
-  return [...new Set(urls)].sort();
+  return urls.length ? [...new Set(urls)].sort() : null;
 }
