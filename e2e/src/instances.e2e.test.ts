@@ -1,10 +1,11 @@
 // Real containers through the real client: image import, launch, state, limits in the cgroup, power actions,
 // ephemeral instances, a daemon restart that leaves containers running, and bad input that leaves nothing behind.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestDaemon, busyboxImageDir, describeRun } from './harness/index.js';
+import { LXC_BIN, TestDaemon, busyboxImageDir, describeRun, makeTempDir, removeTempDir, run } from './harness/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveLxc = existsSync('/usr/bin/lxc-start');
@@ -50,6 +51,47 @@ describe('instances (real containers)', { skip: !isRoot || !haveLxc ? 'needs roo
     const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
     assert.ok(uid >= 1000000, `init runs as host uid ${uid}`);
     assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'init');
+  });
+
+  test('lxc exec: init is PID 1, exit codes, stdin, stderr, interactive pty', async () => {
+    assert.equal((await ok(['exec', 'c1', '--', 'cat', '/proc/1/comm'])).trim(), 'init');
+    const seven = await d.lxc(['exec', 'c1', '--', 'sh', '-c', 'echo err >&2; exit 7']);
+    assert.equal(seven.code, 7, describeRun(seven));
+    assert.equal(seven.stderr.trim(), 'err');
+    const echo = await d.lxc(['exec', 'c1', '--', 'cat'], { input: 'hi\n' });
+    assert.equal(echo.stdout, 'hi\n');
+    const missing = await d.lxc(['exec', 'c1', '--', '/no/such/command']);
+    assert.equal(missing.code, 127);
+    // An interactive session needs a terminal on the client side: `script` provides one.
+    const tty = await run('script', ['-qec', `${LXC_BIN} exec c1 -- sh -c 'tty; exit 5'`, '/dev/null'], { env: d.env() });
+    assert.equal(tty.code, 5, describeRun(tty));
+    assert.match(tty.stdout, /\/dev\/pts\/\d+/);
+  });
+
+  test('lxc file push and pull round-trip 1 MiB with uid, gid and mode; no path leaves the rootfs', async () => {
+    const dir = makeTempDir('files');
+    try {
+      const data = randomBytes(1024 * 1024);
+      writeFileSync(join(dir, 'in'), data);
+      await ok(['file', 'push', join(dir, 'in'), 'c1/root/blob', '--uid', '1000', '--gid', '1001', '--mode', '0640']);
+      await ok(['file', 'pull', 'c1/root/blob', join(dir, 'out')]);
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      assert.equal(sha(readFileSync(join(dir, 'out'))), sha(data));
+      const st = statSync(join(d.lxdDir, 'storage-pools', 'default', 'containers', 'c1', 'rootfs', 'root', 'blob'));
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [1000, 1001, 0o640]);
+      assert.equal((await ok(['exec', 'c1', '--', 'stat', '-c', '%u:%g:%a', '/root/blob'])).trim(), '1000:1001:640');
+      // A symlink inside the container pointing at the host's /etc, and `..` climbs: both stay in the rootfs.
+      await ok(['exec', 'c1', '--', 'ln', '-s', '/../../../../etc', '/root/up']);
+      const viaLink = await d.lxc(['file', 'pull', 'c1/root/up/hostname', '-']);
+      assert.equal(viaLink.stdout.trim(), 'c1');
+      const climb = await d.request({ method: 'GET', path: '/1.0/instances/c1/files?path=/../../../../../etc/hostname' });
+      assert.equal(climb.text.trim(), 'c1');
+      const outside = await d.request({ method: 'POST', path: '/1.0/instances/c1/files?path=/root/up/lxdts-escape', body: 'x' });
+      assert.ok(outside.status < 500);
+      assert.ok(!existsSync('/etc/lxdts-escape'), 'nothing was written on the host');
+    } finally {
+      removeTempDir(dir);
+    }
   });
 
   test('limits.memory set on a running container lands in its memory cgroup', async () => {

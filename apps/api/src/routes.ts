@@ -3,6 +3,7 @@
 import type { Type } from '@nestjs/common';
 import { CertificatesRoutes } from './certificates/certificates.routes.js';
 import type { RouteProvider } from './http/route.js';
+import { ExecRoutes } from './exec/exec.routes.js';
 import { FilesRoutes } from './files/files.routes.js';
 import { ImagesRoutes } from './images/images.routes.js';
 import { InstanceLogsRoutes } from './instances/instance-logs.routes.js';
@@ -30,4 +31,5 @@ export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
   InstancesRoutes,
   InstanceLogsRoutes,
   FilesRoutes,
+  ExecRoutes,
 ];

@@ -106,7 +106,7 @@ export class ExecSession {
     this.startTimer.unref();
   }
 
-  /** Bytes that arrived with the upgrade request. */
+  /** Bytes from the API (the server also passes what arrived with the upgrade request). */
   receive(chunk: Buffer): void {
     let frames;
     try {
@@ -274,9 +274,10 @@ export class ExecSession {
   }
 
   private signal(signal: number): void {
-    if (signal < 1 || signal > 64) return;
+    // After the exit the pid may belong to another process.
+    if (signal < 1 || signal > 64 || this.phase === 'done') return;
     if (this.commandPid === 0) {
-      if (this.phase !== 'done') this.pendingSignals.push(signal);
+      this.pendingSignals.push(signal);
       return;
     }
     try {
@@ -289,6 +290,7 @@ export class ExecSession {
 
   /** SIGHUP to the command's process group (the kernel's hangup of a terminal), else to the command. */
   private hangup(): void {
+    if (this.phase === 'done') return;
     if (this.commandPid === 0) {
       this.pendingSignals.push(1);
       return;
@@ -328,6 +330,7 @@ export class ExecSession {
   private fail(err: unknown): void {
     clearTimeout(this.startTimer);
     if (this.phase === 'done') return;
+    if (this.phase === 'running') this.kill();
     this.phase = 'done';
     const e = toAgentError(err);
     if (!(err instanceof AgentError)) this.deps.log.error(`exec ${this.lxcName}: ${(err as Error)?.stack ?? String(err)}`);
@@ -345,11 +348,16 @@ export class ExecSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.startTimer);
-    if (this.phase === 'running' && this.proc) {
+    if (this.phase === 'running') {
       this.deps.log.info(`exec ${this.lxcName}: connection closed while the command runs; killing it`);
-      if (this.commandPid) this.signal(9);
-      this.proc.kill('SIGKILL');
+      this.kill();
     }
     this.onClosed(this);
+  }
+
+  /** SIGKILL to the command and to the process the agent spawned (before `phase` becomes done). */
+  private kill(): void {
+    if (this.commandPid) this.signal(9);
+    this.proc?.kill('SIGKILL');
   }
 }

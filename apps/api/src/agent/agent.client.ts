@@ -10,7 +10,9 @@ import type {
   AgentVolumeImageExportResult,
 } from '@lxdts/api-types';
 import { AGENT_FILE_INFO_HEADER, type AgentFileInfo, type AgentFilePushRequest, type AgentFilePushResult, type AgentFileRequest } from '@lxdts/api-types';
+import { type AgentExecConnection, openAgentExec } from '../exec/agent-exec.connection.js';
 import type {
+  AgentExecStart,
   AgentErrorBody,
   AgentErrorCode,
   AgentExecRequest,
@@ -260,6 +262,14 @@ export class AgentClient {
         content.pipe(req);
       } else req.end();
     });
+  }
+
+  /**
+   * Starts a command in a running container with its streams relayed (the websocket exec): an upgraded connection
+   * of its own. Rejects with AgentRequestError when the agent refuses (409 `conflict`: not running, frozen).
+   */
+  execStream(lxcName: string, start: AgentExecStart): Promise<AgentExecConnection> {
+    return openAgentExec(this.socketPath, lxcName, start);
   }
 
   /** Drops the kept-alive connections. */

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CertificatesModule } from '../certificates/certificates.module.js';
+import { ExecModule } from '../exec/exec.module.js';
 import { FilesModule } from '../files/files.module.js';
 import { ImagesModule } from '../images/images.module.js';
 import { InstancesModule } from '../instances/instances.module.js';
@@ -32,6 +33,7 @@ export class AppModule {
         ImagesModule,
         InstancesModule,
         FilesModule,
+        ExecModule,
       ],
       providers: [ServerInfoService, ServerRoutes, OperationsRoutes],
     };

@@ -10,6 +10,7 @@ import { CertificatesService } from '../certificates/certificates.service.js';
 import { InstancePowerService } from '../instances/instance-power.service.js';
 import { EventsService } from '../events/events.service.js';
 import { EventsSocket, refuse } from '../events/events.socket.js';
+import { OperationWebsocketHub } from '../exec/operation-websocket.hub.js';
 import { LxdErrorFilter } from '../http/error-filter.js';
 import { DEFAULT_BODY_LIMIT, registerRoutes } from '../http/router.js';
 import { OperationsService } from '../operations/operations.service.js';
@@ -80,8 +81,11 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   }
 
   const eventsSocket = new EventsSocket(events, certificates);
+  const operationSockets = app.get(OperationWebsocketHub, { strict: false });
   listeners.setUpgradeHandler((req, socket, head) => {
-    if (!eventsSocket.handleUpgrade(req, socket, head)) refuse(socket, 404, 'Not Found');
+    if (eventsSocket.handleUpgrade(req, socket, head)) return;
+    if (operationSockets.handleUpgrade(req, socket, head)) return;
+    refuse(socket, 404, 'Not Found');
   });
 
   const config = app.get(ServerConfigService);
