@@ -26,10 +26,12 @@ export function rootDisk(devices: Devices): { name: string; pool: string } | und
 
 /** LXD instance names are host names: letters, digits and '-', at most 63, not starting with a digit or '-'. */
 export function validateInstanceName(name: string): void {
+  // Messages as LXD's (the name itself is not repeated).
   if (name === '') throw badRequest('Invalid instance name: Name is required');
-  if (name.length > 63) throw badRequest(`Invalid instance name "${name}": Name must be 1-63 characters long`);
-  if (!/^[A-Za-z0-9-]+$/.test(name)) throw badRequest(`Invalid instance name "${name}": Name can only contain alphanumeric and hyphen characters`);
-  if (/^[-0-9]/.test(name) || name.endsWith('-')) throw badRequest(`Invalid instance name "${name}": Name must not start with a digit or hyphen or end with a hyphen`);
+  if (name.length > 63) throw badRequest('Invalid instance name: Name must be 1-63 characters long');
+  if (!/^[A-Za-z0-9-]+$/.test(name)) throw badRequest('Invalid instance name: Name can only contain alphanumeric and hyphen characters');
+  if (/^[0-9]/.test(name)) throw badRequest('Invalid instance name: Name must not start with a digit');
+  if (/^-/.test(name) || name.endsWith('-')) throw badRequest('Invalid instance name: Name must not start or end with a hyphen');
 }
 
 /** liblxc's container name: `<project>_<name>` outside the default project (LXD's project.Instance). */

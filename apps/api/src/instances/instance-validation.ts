@@ -7,11 +7,12 @@ import { instanceConfigKeyProblem } from '../profiles/instance-config-keys.js';
 import { rawLxcProblem } from '../profiles/profile-config.js';
 import { rootDisk } from './instance-expansion.js';
 
-export function validateInstanceConfig(config: Record<string, string>): void {
+/** `prefix` is LXD's context: "Failed creating instance record" on create, "Invalid config" on update. */
+export function validateInstanceConfig(config: Record<string, string>, prefix = 'Invalid config'): void {
   for (const [key, value] of Object.entries(config)) {
     if (key.startsWith('image.')) continue;
     const problem = key === 'raw.lxc' ? rawLxcProblem(value) : instanceConfigKeyProblem(key, value, 'container');
-    if (problem) throw badRequest(`Invalid config: ${problem}`);
+    if (problem) throw badRequest(`${prefix}: ${problem}`);
   }
 }
 

@@ -310,7 +310,7 @@ export class InstancesService implements InstanceTargetResolver {
     const profiles = await this.repo.profiles(profileProject.id, profileNames);
     for (const n of profileNames) if (!profiles.get(n)) throw badRequest(`Requested profile "${n}" doesn't exist`);
     const ordered = profileNames.map((n) => profiles.get(n)!);
-    validateInstanceConfig(config);
+    validateInstanceConfig(config, 'Failed creating instance record');
     const expandedDevices = expandDevices(ordered, devices);
     const networkProject = await this.projects.networkProject(await this.projectRow(project));
     validateInstanceDevices(devices, expandedDevices, {
@@ -328,7 +328,9 @@ export class InstancesService implements InstanceTargetResolver {
   /** Reserves the name: the row (and its volume row) exist before any storage work starts. */
   private async reserve(projectId: number, inst: Omit<NewInstance, 'projectId'>): Promise<number> {
     return this.repo.transaction(async (tx) => {
-      if (await this.repo.find(projectId, inst.name, tx)) throw conflict(`Instance "${inst.name}" already exists`);
+      if (await this.repo.find(projectId, inst.name, tx)) {
+        throw conflict('Failed creating instance record: Add instance info to the database: This "instances" entry already exists');
+      }
       return this.repo.insert(tx, { ...inst, projectId });
     });
   }
