@@ -11,6 +11,8 @@ import { InstancePowerService } from '../instances/instance-power.service.js';
 import { EventsService } from '../events/events.service.js';
 import { EventsSocket, refuse } from '../events/events.socket.js';
 import { OperationWebsocketHub } from '../exec/operation-websocket.hub.js';
+import { WarningsService } from '../warnings/warnings.service.js';
+import { raiseHostWarnings } from './host-warnings.js';
 import { LxdErrorFilter } from '../http/error-filter.js';
 import { DEFAULT_BODY_LIMIT, registerRoutes } from '../http/router.js';
 import { OperationsService } from '../operations/operations.service.js';
@@ -104,6 +106,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
     });
   }
   certificates.setAddresses(listeners.currentHttpsAddress ? [listeners.currentHttpsAddress] : []);
+  await raiseHostWarnings(app.get(WarningsService, { strict: false }));
   const power = app.get(InstancePowerService, { strict: false });
   await power.restore((msg) => log.warn(msg));
   internal.ready = true;
