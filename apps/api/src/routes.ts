@@ -2,6 +2,7 @@
 // its paths, handlers per verb and their access rules (see http/route.ts).
 import type { Type } from '@nestjs/common';
 import { CertificatesRoutes } from './certificates/certificates.routes.js';
+import { ConsoleRoutes } from './console/console.routes.js';
 import type { RouteProvider } from './http/route.js';
 import { ExecRoutes } from './exec/exec.routes.js';
 import { FilesRoutes } from './files/files.routes.js';
@@ -32,4 +33,5 @@ export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
   InstanceLogsRoutes,
   FilesRoutes,
   ExecRoutes,
+  ConsoleRoutes,
 ];

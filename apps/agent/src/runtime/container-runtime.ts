@@ -21,7 +21,7 @@ export interface ContainerRuntime {
   /** Writes the config from the spec and starts the container; resolves once it runs. */
   start(spec: AgentInstanceSpec): Promise<AgentStartResult>;
   stop(lxcName: string, request: AgentStopRequest): Promise<void>;
-  /** One container's status and init pid (cheap: one lxc-info, none for a container never started). */
+  /** One container's status and init pid (from /proc, no process spawned in the usual cases). */
   summary(lxcName: string): Promise<AgentInstanceSummary>;
   freeze(lxcName: string): Promise<void>;
   /** Reads one of the container's log files (lxc.log, console.log, or their `.old`); '' when absent. */

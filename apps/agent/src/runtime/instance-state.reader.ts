@@ -1,5 +1,6 @@
 // Reads a running container's usage the way LXD reports it (InstanceState): cgroup counters for cpu, memory and
-// processes, and the interfaces of its network namespace (`ip -j`, seen from inside, as LXD's forknet does).
+// processes, and the interfaces of its network namespace (`ip -j`, seen from inside, as LXD's forknet does; the
+// runtime reads the same from /proc first, proc-net.ts, and runs `ip` only when that can't tell).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstanceStateNetwork } from '@lxdts/api-types';
@@ -49,16 +50,22 @@ const readKey = (file: string, key: string): number | null => {
   }
 };
 
+const noUsage = (): UsageCounters => ({ cpu: { usage: 0 }, memory: { usage: 0, usage_peak: 0, swap_usage: 0, swap_usage_peak: 0 }, processes: 0 });
+
 /** cpu (ns), memory (bytes) and process counters of the container whose init is `pid`; zeros when unreadable. */
 export function readUsage(pid: number): UsageCounters {
   let text = '';
   try {
     text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
   } catch {
-    return { cpu: { usage: 0 }, memory: { usage: 0, usage_peak: 0, swap_usage: 0, swap_usage_peak: 0 }, processes: 0 };
+    return noUsage();
   }
   const pureV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
-  const dirs = parseProcCgroup(text, '/sys/fs/cgroup', pureV2);
+  return readUsageFrom(parseProcCgroup(text, '/sys/fs/cgroup', pureV2));
+}
+
+/** The same counters from known cgroup directories (controller or `unified` → directory, as parseProcCgroup). */
+export function readUsageFrom(dirs: ReadonlyMap<string, string>): UsageCounters {
   const v1 = (ctl: string, file: string) => {
     const dir = dirs.get(ctl);
     return dir ? readNumber(join(dir, file)) : null;

@@ -12,7 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import type { AgentExecResult, AgentInstanceSpec, AgentInstanceState, AgentInstanceSummary, AgentReady, AgentStartResult } from '@lxdts/api-types';
 import { createLogger, silentLogger } from '../log.js';
 import { type RunningAgent, startAgentServer } from '../server/agent-server.js';
-import { parseProcCgroup } from './instance-state.reader.js';
+import { createProcessRunner } from '../process/run.js';
+import { parseProcCgroup, readNetwork } from './instance-state.reader.js';
+import { HostLinks, readNetworkFromProc } from './proc-net.js';
 
 function skipReason(): string | false {
   if (process.getuid?.() !== 0) return 'needs root (liblxc containers with an idmapped rootfs)';
@@ -223,12 +225,46 @@ describe('lxc runtime through the agent server (real container)', { skip }, () =
     assert.deepEqual(await ok<AgentInstanceSummary>(sock, 'GET', `/instances/${name}`), { lxcName: name, status: 'Running', status_code: 103, pid });
   });
 
+  test('state without spawning: the recorded init, /proc and sysfs give what lxc-info and ip give', async () => {
+    const lxcpath = join(dir, 'var', 'containers');
+    assert.match(readFileSync(join(lxcpath, name, 'init.pid'), 'utf8'), new RegExp(`^${pid} \\d+\n$`));
+    assert.equal(Number(readFileSync(join(lxcpath, name, 'monitor.pid'), 'utf8')), Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]));
+    const info = execFileSync('lxc-info', ['-P', lxcpath, '-n', name, '-s', '-p'], { encoding: 'utf8' });
+    assert.match(info, /State:\s+RUNNING/);
+    assert.match(info, new RegExp(`PID:\\s+${pid}\\b`));
+    // An address of each family beside the link-local one, as a network would give.
+    execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', 'addr', 'add', '10.254.7.2/24', 'dev', 'eth0']);
+    execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', 'addr', 'add', 'fd42:7::2/64', 'dev', 'eth0', 'nodad']);
+    const fast = readNetworkFromProc(pid, new HostLinks());
+    const viaIp = await readNetwork(createProcessRunner(silentLogger), pid);
+    const noCounters = (n: typeof fast) => n && Object.fromEntries(Object.entries(n).map(([k, v]) => [k, { ...v, counters: null }]));
+    assert.ok(fast, 'read from /proc');
+    assert.deepEqual(noCounters(fast), noCounters(viaIp));
+    assert.deepEqual(Object.keys(fast), Object.keys(viaIp ?? {}));
+    assert.deepEqual(fast['eth0']?.addresses.map((a) => `${a.address}/${a.netmask} ${a.scope}`).slice(0, 2), ['10.254.7.2/24 global', 'fd42:7::2/64 global']);
+    // The agent's answer is that reading, also in the batch used by lxc list.
+    const st = await ok<AgentInstanceState>(sock, 'GET', `/instances/${name}/state`);
+    assert.deepEqual(noCounters(st.network), noCounters(fast));
+    const { states } = await ok<{ states: Record<string, AgentInstanceState> }>(sock, 'POST', '/instance-states', { lxcNames: [name, 'never-seen'] });
+    assert.equal(states[name]?.status, 'Running');
+    assert.deepEqual(noCounters(states[name]?.network ?? null), noCounters(fast));
+    assert.equal(states['never-seen']?.status, 'Stopped');
+    assert.equal(states['never-seen']?.network, null);
+    execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', 'addr', 'del', '10.254.7.2/24', 'dev', 'eth0']);
+    execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', 'addr', 'del', 'fd42:7::2/64', 'dev', 'eth0']);
+  });
+
   test('the container outlives the agent: a new agent finds it running (reconcile)', async () => {
     await agent?.close();
     assert.ok(existsSync(`/proc/${pid}`));
+    // Also without the recorded init (a container started by an older agent): it is found once and recorded.
+    const initFile = join(dir, 'var', 'containers', name, 'init.pid');
+    const recorded = readFileSync(initFile, 'utf8');
+    rmSync(initFile);
     agent = await startAgentServer({ socketPath: sock, varDir: join(dir, 'var'), log: silentLogger });
     const list = await ok<AgentInstanceSummary[]>(sock, 'GET', '/instances');
     assert.deepEqual(list, [{ lxcName: name, status: 'Running', status_code: 103, pid: 0 }]);
+    assert.equal(readFileSync(initFile, 'utf8'), recorded);
     assert.equal((await ok<AgentInstanceSummary>(sock, 'GET', `/instances/${name}`)).pid, pid);
     assert.equal((await exec({ command: ['cat', '/proc/1/comm'] })).stdout, 'init\n');
   });
@@ -264,6 +300,7 @@ describe('lxc runtime through the agent server (real container)', { skip }, () =
     assert.equal(st.status, 'Stopped');
     assert.equal(st.pid, 0);
     assert.equal(st.network, null);
+    assert.ok(!existsSync(join(dir, 'var', 'containers', name, 'init.pid')), 'no init recorded once stopped');
     assert.ok(existsSync(join(dir, 'var', 'logs', name, 'lxc.log.old')));
   });
 

@@ -2,7 +2,7 @@
 // liblxc daemonizes each container under its own monitor, so containers outlive the agent; nothing here keeps
 // per-container state in memory that a restart would lose.
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   AgentInstanceSpec,
@@ -19,7 +19,20 @@ import type { ContainerCommand, ContainerRuntime, ExecOptions } from './containe
 import { type DeviceHost, type PathKind, resolveDevices } from './devices.js';
 import { type HostFacts, buildLxcConfig, limitSettings } from './lxc-config.builder.js';
 import { isActive, lxdStatus } from './lxc-status.js';
-import { readNetwork, readUsage } from './instance-state.reader.js';
+import { readNetwork, readUsage, readUsageFrom } from './instance-state.reader.js';
+import {
+  checkInit,
+  configuredContainers,
+  findInit,
+  freezerState,
+  isMonitor,
+  processStartTime,
+  readInitRecord,
+  readPidFile,
+  removeFile,
+  writeInitRecord,
+} from './container-process.js';
+import { HostLinks, readNetworkFromProc } from './proc-net.js';
 
 /** The log files a container has (LXD's `logs/<name>/`). */
 const LOG_FILES = ['lxc.log', 'lxc.log.old', 'console.log', 'console.log.old'];
@@ -39,6 +52,8 @@ export interface LxcRuntimeOptions {
 interface LxcInfo {
   state: string;
   pid: number;
+  /** The container's payload cgroup directories, when the state was read from /proc. */
+  cgroups?: ReadonlyMap<string, string>;
 }
 
 export class LxcRuntime implements ContainerRuntime {
@@ -49,6 +64,12 @@ export class LxcRuntime implements ContainerRuntime {
   private readonly lxcLogLevel: string;
   /** Serializes state changes per container (start, stop, freeze, rename, delete). */
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly hostLinks = new HostLinks();
+  /**
+   * Containers that run without an `init.pid` (started by an agent that wrote none) are found once, with
+   * `lxc-ls --active`, and recorded; after that every status is read from /proc (see `info`).
+   */
+  private adopted: Promise<void> | undefined;
 
   constructor(options: LxcRuntimeOptions) {
     this.paths = options.paths;
@@ -82,14 +103,75 @@ export class LxcRuntime implements ContainerRuntime {
     return next;
   }
 
+  /** `<lxcpath>/<name>/init.pid`: the init the agent saw at start (container-process.ts). */
+  private initFile = (lxcName: string): string => join(this.configDir(lxcName), 'init.pid');
+  /** `<lxcpath>/<name>/monitor.pid`: written by liblxc's monitor (`lxc-start -p`), removed when it exits. */
+  private monitorFile = (lxcName: string): string => join(this.configDir(lxcName), 'monitor.pid');
+
+  /**
+   * A container's liblxc state and init pid. No process is spawned in the usual cases: never started (no config),
+   * running or frozen (the recorded init is alive and in the container's cgroup; freezer state from the cgroup),
+   * stopped (no live init and no monitor). Only a monitor without a live init (starting, stopping, rebooting) or a
+   * record that can't be read asks `lxc-info`, which then records the init it reports.
+   */
   async info(lxcName: string): Promise<LxcInfo> {
     checkName(lxcName);
     if (!existsSync(join(this.configDir(lxcName), 'config'))) return { state: 'STOPPED', pid: 0 };
+    await this.adopt();
+    return this.fastInfo(lxcName) ?? this.lxcInfo(lxcName);
+  }
+
+  /** The state from /proc and the cgroup files; null when only liblxc can tell. */
+  private fastInfo(lxcName: string): LxcInfo | null {
+    const record = readInitRecord(this.initFile(lxcName));
+    if (record) {
+      const init = checkInit(record, lxcName);
+      if (init.alive && init.cgroups) {
+        const freezer = freezerState(init.cgroups);
+        return { state: freezer === 'THAWED' ? 'RUNNING' : freezer, pid: record.pid, cgroups: init.cgroups };
+      }
+    }
+    const monitor = readPidFile(this.monitorFile(lxcName));
+    if (monitor !== null && isMonitor(monitor, this.paths.lxcPath, lxcName)) return null;
+    // No monitor: the container is down. (A monitor killed outright leaves its pid file behind.)
+    if (record) removeFile(this.initFile(lxcName));
+    if (monitor !== null && !existsSync(`/proc/${monitor}`)) removeFile(this.monitorFile(lxcName));
+    return { state: 'STOPPED', pid: 0 };
+  }
+
+  /** Asks liblxc (one `lxc-info`) and records what it says for the next, spawn-free, reads. */
+  private async lxcInfo(lxcName: string): Promise<LxcInfo> {
     const r = await this.runner.tryRun('lxc-info', [...this.lxcArgs(lxcName), '-s', '-p'], { timeoutMs: 15_000 });
     if (r.exitCode !== 0) return { state: 'STOPPED', pid: 0 };
     const state = /^State:\s+(\S+)/m.exec(r.stdout)?.[1] ?? 'STOPPED';
     const pid = Number(/^PID:\s+(\d+)/m.exec(r.stdout)?.[1] ?? 0);
+    this.record(lxcName, state, pid);
     return { state, pid };
+  }
+
+  private record(lxcName: string, state: string, pid: number): void {
+    try {
+      if ((state === 'RUNNING' || state === 'FROZEN') && pid > 1) {
+        const startTime = processStartTime(pid);
+        if (startTime !== null) writeInitRecord(this.initFile(lxcName), { pid, startTime });
+      } else if (state === 'STOPPED') {
+        removeFile(this.initFile(lxcName));
+      }
+    } catch (err) {
+      this.log.warn(`Could not record the init pid of ${lxcName}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Once per agent: records the init of every active container that has no `init.pid` yet. */
+  private adopt(): Promise<void> {
+    this.adopted ??= (async () => {
+      const names = configuredContainers(this.paths.lxcPath).filter((n) => LXC_NAME.test(n) && !existsSync(this.initFile(n)));
+      if (names.length === 0) return;
+      const r = await this.runner.tryRun('lxc-ls', ['-P', this.paths.lxcPath, '--active', '-1'], { timeoutMs: 30_000 });
+      const active = new Set(r.stdout.split('\n').map((l) => l.trim()));
+      for (const n of names) if (active.has(n)) await this.lxcInfo(n);
+    })().catch((err: unknown) => this.log.warn(`Could not look for running containers: ${(err as Error).message}`));
+    return this.adopted;
   }
 
   async summary(lxcName: string): Promise<AgentInstanceSummary> {
@@ -97,24 +179,17 @@ export class LxcRuntime implements ContainerRuntime {
     return { lxcName, ...lxdStatus(info.state), pid: info.pid };
   }
 
-  /**
-   * Every container under the lxcpath. `lxc-ls --active` / `--frozen` answer in a few milliseconds where
-   * `lxc-ls -f` asks each container in turn (30 ms and more for ten); pids come with the state call.
-   */
+  /** Every container under the lxcpath, from /proc (see `info`); pids come with the state call. */
   async list(): Promise<AgentInstanceSummary[]> {
-    const names = (args: string[]) =>
-      this.runner.run('lxc-ls', ['-P', this.paths.lxcPath, ...args, '-1'], { timeoutMs: 30_000 }).then((r) => new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean)));
-    const [active, frozen] = await Promise.all([names(['--active']), names(['--frozen'])]);
-    const all = existsSync(this.paths.lxcPath)
-      ? readdirSync(this.paths.lxcPath).filter((n) => existsSync(join(this.paths.lxcPath, n, 'config')))
-      : [];
-    return all.sort().map((lxcName) => ({
-      lxcName,
-      ...lxdStatus(frozen.has(lxcName) ? 'FROZEN' : active.has(lxcName) ? 'RUNNING' : 'STOPPED'),
-      pid: 0,
-    }));
+    await this.adopt();
+    const names = configuredContainers(this.paths.lxcPath).filter((n) => LXC_NAME.test(n)).sort();
+    return Promise.all(
+      names.map(async (lxcName) => {
+        const info = this.fastInfo(lxcName) ?? (await this.lxcInfo(lxcName));
+        return { lxcName, ...lxdStatus(info.state), pid: 0 };
+      }),
+    );
   }
-
 
   start(spec: AgentInstanceSpec): Promise<AgentStartResult> {
     checkName(spec.lxcName);
@@ -141,11 +216,25 @@ export class LxcRuntime implements ContainerRuntime {
     writeFileAtomic(join(this.configDir(name), 'config'), config.text, 0o600);
 
     const started = performance.now();
-    const r = await this.runner.tryRun('lxc-start', [...this.lxcArgs(name), '-d'], { timeoutMs: 60_000 });
-    let after = await this.info(name);
-    if (r.exitCode === 0 && after.state === 'STARTING') {
-      await this.runner.tryRun('lxc-wait', [...this.lxcArgs(name), '-s', 'RUNNING|STOPPED', '-t', '10'], { timeoutMs: 15_000 });
-      after = await this.info(name);
+    removeFile(this.initFile(name));
+    removeFile(this.monitorFile(name));
+    // -p: liblxc's monitor writes its pid there and removes the file when it exits. lxc-start -d returns once the
+    // container runs (or failed to); its init is then the monitor's child that is pid 1 in its namespace.
+    const r = await this.runner.tryRun('lxc-start', [...this.lxcArgs(name), '-d', '-p', this.monitorFile(name)], { timeoutMs: 60_000 });
+    let after: LxcInfo = { state: 'STOPPED', pid: 0 };
+    if (r.exitCode === 0) {
+      const monitor = readPidFile(this.monitorFile(name));
+      const init = monitor === null ? null : findInit(monitor, name);
+      if (init) {
+        writeInitRecord(this.initFile(name), init);
+        after = { state: 'RUNNING', pid: init.pid };
+      } else {
+        after = await this.lxcInfo(name);
+        if (after.state === 'STARTING') {
+          await this.runner.tryRun('lxc-wait', [...this.lxcArgs(name), '-s', 'RUNNING|STOPPED', '-t', '10'], { timeoutMs: 15_000 });
+          after = await this.lxcInfo(name);
+        }
+      }
     }
     if (r.exitCode !== 0 || after.state !== 'RUNNING') {
       const tail = logTail(files.logFile);
@@ -163,7 +252,9 @@ export class LxcRuntime implements ContainerRuntime {
       if (!isActive(current.state)) throw conflict('The instance is already stopped');
       if (request.force) {
         // Also ends a frozen container (liblxc kills and thaws it; covered by the runtime test).
+        // lxc-stop returns once the monitor reports the container stopped.
         await this.runner.run('lxc-stop', [...this.lxcArgs(lxcName), '-k'], { timeoutMs: 60_000 });
+        removeFile(this.initFile(lxcName));
         this.log.info(`Killed container ${lxcName}`);
         return;
       }
@@ -235,8 +326,9 @@ export class LxcRuntime implements ContainerRuntime {
         cpu: { usage: 0 },
       };
     }
-    const usage = readUsage(info.pid);
-    const network = await readNetwork(this.runner, info.pid);
+    const usage = info.cgroups ? readUsageFrom(info.cgroups) : readUsage(info.pid);
+    // From /proc and the container's sysfs; `ip` (two spawns) only when those can't tell for certain.
+    const network = readNetworkFromProc(info.pid, this.hostLinks) ?? (await readNetwork(this.runner, info.pid));
     return { ...status, disk: {}, memory: usage.memory, network, pid: info.pid, processes: usage.processes, cpu: usage.cpu };
   }
 

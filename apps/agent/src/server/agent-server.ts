@@ -1,5 +1,7 @@
 // Assembles one agent: process runner, host facts, idmap, the lxc runtime, the storage drivers, the HTTP server.
 import type { AgentReady } from '@lxdts/api-types';
+import { ConsoleStreamServer } from '../console/console-stream.server.js';
+import { LxcConsoleLauncher } from '../console/console-launcher.js';
 import { fileRoutes } from '../files/files.routes.js';
 import { ExecStreamServer } from '../exec/exec-stream.server.js';
 import { LxcExecLauncher } from '../exec/exec-launcher.js';
@@ -62,7 +64,17 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     log,
     launcher: new LxcExecLauncher({ lxcPath: paths.lxcPath, state: async (n) => (await runtime.info(n)).state }),
   });
-  const http: AgentHttpServer = await listenAgentHttp(options.socketPath, routes, log, (req, socket, head) => exec.handleUpgrade(req, socket, head));
+  const consoles = new ConsoleStreamServer({
+    runner,
+    log,
+    launcher: new LxcConsoleLauncher({ lxcPath: paths.lxcPath, info: (n) => runtime.info(n) }),
+  });
+  const http: AgentHttpServer = await listenAgentHttp(
+    options.socketPath,
+    routes,
+    log,
+    (req, socket, head) => exec.handleUpgrade(req, socket, head) || consoles.handleUpgrade(req, socket, head),
+  );
   return {
     socketPath: options.socketPath,
     runtime,
@@ -70,6 +82,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     hostIdmap,
     close: (graceMs) => {
       exec.close();
+      consoles.close();
       return http.close(graceMs);
     },
   };

@@ -2,6 +2,7 @@
 import type {
   AgentExecResult,
   AgentInstanceSpec,
+  AgentInstanceStatesResult,
   AgentReady,
   AgentVolumeRef,
   AgentVolumeType,
@@ -73,11 +74,30 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
     },
     { method: 'GET', path: '/instances/:lxcName/state', handler: ({ params }) => runtime.state(name(params)) },
     {
+      // Many states in one answer (lxc list): each is read from /proc without spawning, so one by one is quick.
+      method: 'POST',
+      path: '/instance-states',
+      handler: async ({ body: b }) => {
+        const states: AgentInstanceStatesResult['states'] = {};
+        for (const n of stringArray(body(b), 'lxcNames')) states[n] = await runtime.state(n).catch(() => null);
+        return { states } satisfies AgentInstanceStatesResult;
+      },
+    },
+    {
       method: 'POST',
       path: '/instances/:lxcName/rename',
       handler: async ({ params, body: b }) => runtime.rename(name(params), str(body(b), 'newLxcName')),
     },
-    { method: 'POST', path: '/instances/:lxcName/delete', handler: async ({ params }) => runtime.delete(name(params)) },
+    {
+      method: 'POST',
+      path: '/instances/:lxcName/delete',
+      handler: async ({ params, body: b }) => {
+        // The runtime refuses a running container; only after that does its volume go (dir driver).
+        await runtime.delete(name(params));
+        const o = body(b);
+        if (o['volume'] !== undefined) await driver('dir').deleteVolume({ volume: decodeVolume(o) });
+      },
+    },
     {
       method: 'POST',
       path: '/instances/:lxcName/exec-simple',
@@ -124,7 +144,9 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
         const from = o['fromImage'] === undefined ? undefined : asObject(o['fromImage'], '"fromImage"');
         return driver(params['driver']).createVolume({
           volume: decodeVolume(o),
-          fromImage: from ? { fingerprint: str(from, 'fingerprint') } : undefined,
+          fromImage: from
+            ? { fingerprint: str(from, 'fingerprint'), imageFile: str(from, 'imageFile', true), rootfsFile: str(from, 'rootfsFile', true) }
+            : undefined,
         });
       },
     },

@@ -117,6 +117,64 @@ describe('dir storage', () => {
     await assert.rejects(storage.createVolume({ volume: vol, fromImage: { fingerprint: 'missing' } }), /not unpacked/);
     await storage.deleteImage({ poolSource: pool, fingerprint: 'base' });
     assert.ok(!existsSync(join(pool, 'images/base')));
+    assert.deepEqual(readdirSync(join(pool, 'images')).filter((e) => e.includes('base')), [], 'no spare left');
+  });
+
+  const waitFor = async (what: string, cond: () => boolean) => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond(), what);
+  };
+
+  test('spare copies: made after each volume, claimed by the next (a rename), gone with the image', async () => {
+    const vol = (name: string) => ({ poolSource: pool, type: 'containers' as const, name });
+    const spare = join(pool, 'images/.spr.spare');
+    // One request: the image is unpacked on the way.
+    const first = await storage.createVolume({ volume: vol('s1'), fromImage: { fingerprint: 'spr', imageFile: tarball('sp.tar', '') } });
+    assert.ok(existsSync(join(pool, 'images/spr/rootfs/etc/hostname')));
+    assert.equal(readFileSync(join(first.rootfsPath, 'etc/hostname'), 'utf8'), 'image\n');
+    await waitFor('a spare after the first volume', () => existsSync(spare));
+    assert.equal(statSync(spare).mode & 0o777, 0o711);
+    const ino = statSync(spare).ino;
+
+    const second = await storage.createVolume({ volume: vol('s2'), fromImage: { fingerprint: 'spr' } });
+    assert.equal(statSync(second.path).ino, ino, 'the spare became the volume');
+    assert.equal(statSync(second.path).mode & 0o777, 0o711);
+    assert.equal(readFileSync(join(second.rootfsPath, 'etc/hostname'), 'utf8'), 'image\n');
+    if (root) assert.equal(statSync(join(second.rootfsPath, 'etc/hostname')).uid, 1234);
+    assert.ok(existsSync(join(second.path, 'templates/hostname.tpl')));
+    // Volumes are copies: a change in one reaches neither the image nor the next spare.
+    writeFileSync(join(second.rootfsPath, 'etc/hostname'), 'changed\n');
+    await waitFor('the next spare', () => existsSync(spare) && statSync(spare).ino !== ino);
+    assert.equal(readFileSync(join(spare, 'rootfs/etc/hostname'), 'utf8'), 'image\n');
+    assert.equal(readFileSync(join(pool, 'images/spr/rootfs/etc/hostname'), 'utf8'), 'image\n');
+
+    // Two at once: one takes the spare, the other copies.
+    const [a, b] = await Promise.all([
+      storage.createVolume({ volume: vol('s3'), fromImage: { fingerprint: 'spr' } }),
+      storage.createVolume({ volume: vol('s4'), fromImage: { fingerprint: 'spr' } }),
+    ]);
+    assert.equal(readFileSync(join(a.rootfsPath, 'etc/hostname'), 'utf8'), 'image\n');
+    assert.equal(readFileSync(join(b.rootfsPath, 'etc/hostname'), 'utf8'), 'image\n');
+
+    // Not volumes: only the instances' directories are under containers/.
+    assert.deepEqual(readdirSync(join(pool, 'containers')).filter((n) => n.startsWith('s')).sort(), ['s1', 's2', 's3', 's4']);
+    await storage.deleteImage({ poolSource: pool, fingerprint: 'spr' });
+    assert.deepEqual(readdirSync(join(pool, 'images')).filter((e) => e.includes('spr')), [], 'image and spares gone');
+    for (const n of ['s1', 's2', 's3', 's4']) await storage.deleteVolume({ volume: vol(n) });
+  });
+
+  test('volume delete: gone at once (a rename into the trash), the trash empties in the background', async () => {
+    const vol = { poolSource: pool, type: 'custom' as const, name: 'big' };
+    const created = await storage.createVolume({ volume: vol });
+    for (let i = 0; i < 50; i++) writeFileSync(join(created.path, `f${i}`), 'x');
+    await storage.deleteVolume({ volume: vol });
+    assert.ok(!existsSync(created.path));
+    const trash = join(pool, 'images/.trash');
+    await waitFor('an empty trash', () => readdirSync(trash).length === 0);
+    // The name is free again right away.
+    await storage.createVolume({ volume: vol });
+    await storage.deleteVolume({ volume: vol });
+    await waitFor('an empty trash', () => readdirSync(trash).length === 0);
   });
 });
 

@@ -1,9 +1,15 @@
 // `dir` storage pools: plain directories in LXD's layout under the pool source.
 //   images/<fingerprint>/{metadata.yaml,templates/,rootfs/}   unpacked once per pool
 //   containers/<name>/{metadata.yaml,templates/,rootfs/}      a copy of the image per instance
+//   images/.<fingerprint>.spare/                               the next instance's copy, made in the background
+//   images/.trash/                                             deleted volumes, removed in the background
 // Files keep the image's ownership (host root); unprivileged containers see them through an idmapped mount.
+// A volume from an image is a rename of the spare when there is one (a copy is ~150 ms even for busybox's few
+// hundred files); the next spare is copied right after, off the request path. Deleting a volume is a rename into
+// the trash. Both hidden directories live under images/ (private, 0700): they are no volumes, and the pool's
+// layout (the directories a dir pool's source may hold) stays as LXD's.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type {
   AgentImageDeleteRequest,
@@ -30,10 +36,27 @@ const VOLUME_TYPES = ['containers', 'custom'];
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$/;
 const FINGERPRINT = /^[A-Za-z0-9]{1,128}$/;
 
+/** The spare copy of one image in one pool: the copy under way, and a generation bumped when the image goes. */
+interface SpareSlot {
+  preparing: Promise<void> | null;
+  generation: number;
+  /** A spare could not be renamed into place (containers/ on another file system): no more spares then. */
+  disabled: boolean;
+}
+
+/** Background removal of one pool's trash: one `rm` at a time; `again` when more arrived meanwhile. */
+interface TrashWorker {
+  again: boolean;
+}
+
 export class DirStorage implements StorageDriver {
   readonly name = 'dir';
   private readonly unpacker: ImageUnpacker;
   private readonly packer: ImagePacker;
+  /** By image path (`<pool>/images/<fingerprint>`). */
+  private readonly spares = new Map<string, SpareSlot>();
+  /** By pool source. */
+  private readonly trashWorkers = new Map<string, TrashWorker>();
 
   constructor(
     private readonly runner: ProcessRunner,
@@ -84,7 +107,85 @@ export class DirStorage implements StorageDriver {
   }
 
   async deleteImage(req: AgentImageDeleteRequest): Promise<void> {
-    rmSync(this.imagePath(req.poolSource, req.fingerprint), { recursive: true, force: true });
+    const path = this.imagePath(req.poolSource, req.fingerprint);
+    const slot = this.spares.get(path);
+    if (slot) {
+      slot.generation++;
+      await slot.preparing;
+      this.spares.delete(path);
+    }
+    for (const spare of this.spareEntries(req.poolSource, req.fingerprint)) rmSync(spare, { recursive: true, force: true });
+    rmSync(path, { recursive: true, force: true });
+  }
+
+  /** `images/.<fingerprint>.spare` */
+  private sparePath(poolSource: string, fingerprint: string): string {
+    return join(poolSource, 'images', `.${fingerprint}.spare`);
+  }
+
+  /** The spare and any half-made one (`.<fingerprint>.spare.tmp-*`, left by an agent that died copying). */
+  private spareEntries(poolSource: string, fingerprint: string): string[] {
+    const prefix = `.${fingerprint}.spare`;
+    try {
+      return readdirSync(join(poolSource, 'images'))
+        .filter((e) => e === prefix || e.startsWith(`${prefix}.tmp-`))
+        .map((e) => join(poolSource, 'images', e));
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Moves the image's spare copy to `target`; waits for one being copied (it is further along than a new copy
+   * would be). false when there is none (or another volume took it first).
+   */
+  private async claimSpare(poolSource: string, fingerprint: string, image: string, target: string): Promise<boolean> {
+    const slot = this.spares.get(image);
+    await slot?.preparing;
+    const spare = this.sparePath(poolSource, fingerprint);
+    try {
+      renameSync(spare, target);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      this.log.warn(`Could not use the spare copy of image ${fingerprint}; copying instead from now on: ${(err as Error).message}`);
+      if (slot) slot.disabled = true;
+      else this.spares.set(image, { preparing: null, generation: 0, disabled: true });
+      rmSync(spare, { recursive: true, force: true });
+      return false;
+    }
+  }
+
+  /** Copies the image into its spare in the background, unless there is one or a copy is under way. */
+  private prepareSpare(poolSource: string, fingerprint: string, image: string): void {
+    let slot = this.spares.get(image);
+    if (!slot) this.spares.set(image, (slot = { preparing: null, generation: 0, disabled: false }));
+    const spare = this.sparePath(poolSource, fingerprint);
+    if (slot.disabled || slot.preparing || existsSync(spare)) return;
+    const s = slot;
+    const generation = s.generation;
+    const tmp = `${spare}.tmp-${randomBytes(4).toString('hex')}`;
+    s.preparing = (async () => {
+      await new Promise((resolve) => setImmediate(resolve)); // after the answer that used the last spare
+      // Half-made spares of an agent that died while copying.
+      for (const e of this.spareEntries(poolSource, fingerprint)) if (e !== spare) rmSync(e, { recursive: true, force: true });
+      const started = performance.now();
+      try {
+        mkdirSync(tmp, { mode: 0o711 });
+        // Not niced: the next creation may be waiting for it.
+        await this.runner.run('cp', ['-a', '--reflink=auto', `${image}/.`, tmp], { timeoutMs: 0 });
+        chmodSync(tmp, 0o711);
+        // The image was deleted meanwhile (or its copy is gone): this copy is of no use.
+        if (s.generation !== generation || !existsSync(join(image, 'rootfs'))) throw new Error('image deleted');
+        renameSync(tmp, spare);
+        this.log.debug(`Prepared a spare copy of image ${fingerprint} in ${(performance.now() - started).toFixed(0)} ms`);
+      } catch (err) {
+        rmSync(tmp, { recursive: true, force: true });
+        if ((err as Error).message !== 'image deleted') this.log.warn(`Could not prepare a spare copy of image ${fingerprint}: ${(err as Error).message}`);
+      }
+    })().finally(() => {
+      s.preparing = null;
+    });
   }
 
   async createVolume(req: AgentVolumeCreateRequest): Promise<AgentVolumeCreateResult> {
@@ -95,16 +196,25 @@ export class DirStorage implements StorageDriver {
     const tmp = tmpSibling(path);
     try {
       if (req.fromImage) {
-        const image = this.imagePath(req.volume.poolSource, req.fromImage.fingerprint);
-        if (!existsSync(join(image, 'rootfs'))) throw notFound(`Image "${req.fromImage.fingerprint}" is not unpacked in this pool`);
-        mkdirSync(tmp, { mode: 0o711 });
-        // cp -a keeps owners, modes, links, devices and xattrs; --reflink=auto shares blocks where the fs can.
-        await this.runner.run('cp', ['-a', '--reflink=auto', `${image}/.`, tmp], { timeoutMs: 30 * 60_000 });
-        chmodSync(tmp, 0o711); // cp copied the image directory's mode onto it.
-      } else {
-        mkdirSync(tmp, { mode: 0o711 });
-        if (req.volume.type === 'containers') mkdirSync(join(tmp, 'rootfs'), { mode: 0o755 });
+        const { fingerprint, imageFile, rootfsFile } = req.fromImage;
+        const image = this.imagePath(req.volume.poolSource, fingerprint);
+        if (imageFile !== undefined && !existsSync(image)) {
+          await this.unpackImage({ poolSource: req.volume.poolSource, fingerprint, imageFile, ...(rootfsFile ? { rootfsFile } : {}) });
+        }
+        if (!existsSync(join(image, 'rootfs'))) throw notFound(`Image "${fingerprint}" is not unpacked in this pool`);
+        if (!(await this.claimSpare(req.volume.poolSource, fingerprint, image, tmp))) {
+          mkdirSync(tmp, { mode: 0o711 });
+          // cp -a keeps owners, modes, links, devices and xattrs; --reflink=auto shares blocks where the fs can.
+          await this.runner.run('cp', ['-a', '--reflink=auto', `${image}/.`, tmp], { timeoutMs: 30 * 60_000 });
+          chmodSync(tmp, 0o711); // cp copied the image directory's mode onto it.
+        }
+        renameSync(tmp, path);
+        // The next volume's copy, now that this one's is done.
+        this.prepareSpare(req.volume.poolSource, fingerprint, image);
+        return { path, rootfsPath: join(path, 'rootfs') };
       }
+      mkdirSync(tmp, { mode: 0o711 });
+      if (req.volume.type === 'containers') mkdirSync(join(tmp, 'rootfs'), { mode: 0o755 });
       renameSync(tmp, path);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
@@ -161,6 +271,7 @@ export class DirStorage implements StorageDriver {
     return { ...r, metadataYaml };
   }
 
+  /** Renames the volume into the pool's trash (gone at once for everyone) and removes it in the background. */
   async deleteVolume(req: AgentVolumeDeleteRequest): Promise<void> {
     const path = this.volumePath(req.volume);
     try {
@@ -169,7 +280,48 @@ export class DirStorage implements StorageDriver {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    rmSync(path, { recursive: true, force: true });
+    const trash = join(req.volume.poolSource, 'images', '.trash');
+    try {
+      mkdirSync(trash, { recursive: true, mode: 0o700 });
+      renameSync(path, join(trash, `${req.volume.type}.${req.volume.name}.${randomBytes(4).toString('hex')}`));
+    } catch (err) {
+      // Another file system under the pool (EXDEV), or no images/ to put the trash in: remove it here.
+      this.log.debug(`Removing volume ${req.volume.name} in place: ${(err as Error).message}`);
+      rmSync(path, { recursive: true, force: true });
+      return;
+    }
+    this.emptyTrash(req.volume.poolSource);
+  }
+
+  /** Removes what is in the pool's trash, in the background; one worker per pool. */
+  private emptyTrash(poolSource: string): void {
+    const running = this.trashWorkers.get(poolSource);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const worker: TrashWorker = { again: true };
+    this.trashWorkers.set(poolSource, worker);
+    const trash = join(poolSource, 'images', '.trash');
+    void (async () => {
+      // After the answer is on its way: spawning takes a few milliseconds of the agent's own.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (worker.again) {
+        worker.again = false;
+        let entries: string[] = [];
+        try {
+          entries = readdirSync(trash);
+        } catch {
+          break;
+        }
+        if (entries.length === 0) break;
+        const r = await this.runner.tryRun('nice', ['-n', '10', 'rm', '-rf', '--one-file-system', '--', ...entries.map((e) => join(trash, e))], { timeoutMs: 0 });
+        if (r.exitCode !== 0) {
+          this.log.warn(`Could not empty the trash of pool ${poolSource}: ${r.stderr.trim()}`);
+          break;
+        }
+      }
+    })().finally(() => this.trashWorkers.delete(poolSource));
   }
 
   async renameVolume(req: AgentVolumeRenameRequest): Promise<void> {

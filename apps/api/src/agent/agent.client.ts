@@ -10,8 +10,10 @@ import type {
   AgentVolumeImageExportResult,
 } from '@lxdts/api-types';
 import { AGENT_FILE_INFO_HEADER, type AgentFileInfo, type AgentFilePushRequest, type AgentFilePushResult, type AgentFileRequest } from '@lxdts/api-types';
+import { type AgentConsoleConnection, openAgentConsole } from '../console/agent-console.connection.js';
 import { type AgentExecConnection, openAgentExec } from '../exec/agent-exec.connection.js';
 import type {
+  AgentConsoleStart,
   AgentExecStart,
   AgentErrorBody,
   AgentErrorCode,
@@ -20,8 +22,11 @@ import type {
   AgentImageDeleteRequest,
   AgentImageUnpackRequest,
   AgentImageUnpackResult,
+  AgentInstanceDeleteRequest,
   AgentInstanceSpec,
   AgentInstanceState,
+  AgentInstanceStatesRequest,
+  AgentInstanceStatesResult,
   AgentInstanceSummary,
   AgentReady,
   AgentStartResult,
@@ -106,13 +111,21 @@ export class AgentClient {
     return this.call('GET', `/instances/${enc(lxcName)}/state`, undefined, options);
   }
 
+  /** The state of each container named, in one request (Stopped for those the agent doesn't know, null if unreadable). */
+  async states(lxcNames: string[], options?: AgentCallOptions): Promise<Record<string, AgentInstanceState | null>> {
+    return (await this.call<AgentInstanceStatesResult>('POST', '/instance-states', { lxcNames } satisfies AgentInstanceStatesRequest, options)).states;
+  }
+
   async rename(lxcName: string, newLxcName: string): Promise<void> {
     await this.call('POST', `/instances/${enc(lxcName)}/rename`, { newLxcName });
   }
 
-  /** Removes the container's liblxc config, logs and seccomp policy (not its volume). */
-  async delete(lxcName: string): Promise<void> {
-    await this.call('POST', `/instances/${enc(lxcName)}/delete`);
+  /**
+   * Removes the container's liblxc config, logs and seccomp policy; with `volume`, then its volume too (only once the
+   * container is known stopped: a running one is refused before anything is removed).
+   */
+  async delete(lxcName: string, req: AgentInstanceDeleteRequest = {}): Promise<void> {
+    await this.call('POST', `/instances/${enc(lxcName)}/delete`, req);
   }
 
   execSimple(lxcName: string, req: AgentExecRequest, options?: AgentCallOptions): Promise<AgentExecResult> {
@@ -270,6 +283,14 @@ export class AgentClient {
    */
   execStream(lxcName: string, start: AgentExecStart): Promise<AgentExecConnection> {
     return openAgentExec(this.socketPath, lxcName, start);
+  }
+
+  /**
+   * Attaches to a running container's console (the console websocket): an upgraded connection of its own. Rejects
+   * with AgentRequestError when the agent refuses (409 `conflict`: not running, frozen, console already in use).
+   */
+  consoleStream(lxcName: string, start: AgentConsoleStart): Promise<AgentConsoleConnection> {
+    return openAgentConsole(this.socketPath, lxcName, start);
   }
 
   /** Drops the kept-alive connections. */

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CertificatesModule } from '../certificates/certificates.module.js';
+import { ConsoleModule } from '../console/console.module.js';
 import { ExecModule } from '../exec/exec.module.js';
 import { FilesModule } from '../files/files.module.js';
 import { ImagesModule } from '../images/images.module.js';
@@ -34,6 +35,7 @@ export class AppModule {
         InstancesModule,
         FilesModule,
         ExecModule,
+        ConsoleModule,
       ],
       providers: [ServerInfoService, ServerRoutes, OperationsRoutes],
     };

@@ -1,5 +1,5 @@
-// Instance log files and the console log (`lxc info --show-log`, `lxc console --show-log`). The interactive console
-// websocket comes with the exec websocket hub.
+// Instance log files (`lxc info --show-log`). The console (its websocket and `lxc console --show-log`'s
+// GET/DELETE /1.0/instances/{name}/console) lives in console/.
 import { Injectable } from '@nestjs/common';
 import { badRequest, notFound } from '../http/api-error.js';
 import { emptySync, raw, sync } from '../http/response.js';
@@ -54,23 +54,6 @@ export class InstanceLogsRoutes implements RouteProvider {
             if (!LOG_FILES.includes(file)) throw notFound('Log file not found');
             if (file === 'lxc.log') throw badRequest('Only log files excluding qemu.log and lxc.log may be deleted');
             await this.instances.agent.clearLog(await this.lxcName(ctx.project, ctx.params['name']!), file);
-            return emptySync();
-          },
-        },
-      },
-      {
-        path: `${base}/:name/console`,
-        get: {
-          access: 'project',
-          handler: async (ctx) => {
-            const content = await this.instances.agent.readLog(await this.lxcName(ctx.project, ctx.params['name']!), 'console.log');
-            return raw(200, 'application/octet-stream', content);
-          },
-        },
-        delete: {
-          access: 'project',
-          handler: async (ctx) => {
-            await this.instances.agent.clearLog(await this.lxcName(ctx.project, ctx.params['name']!), 'console.log');
             return emptySync();
           },
         },

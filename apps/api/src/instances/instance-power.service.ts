@@ -5,7 +5,7 @@ import type { AgentInstanceSpec, AgentTemplateTrigger, InstanceStatePut, Operati
 import type { Identity } from '../auth/identity.js';
 import { badRequest } from '../http/api-error.js';
 import { OperationsService } from '../operations/operations.service.js';
-import { lxcNameOf } from './instance-expansion.js';
+import { lxcNameOf, rootDisk } from './instance-expansion.js';
 import type { InstanceRow } from './instances.repository.js';
 import { InstancesService } from './instances.service.js';
 
@@ -81,12 +81,14 @@ export class InstancePowerService {
       devices: spec.devices,
     });
     const result = await this.instances.agent.start(spec);
-    await this.instances.repo.setConfig(row.id, {
-      ...result.volatile,
-      'volatile.last_state.power': 'RUNNING',
-      ...(pending ? { 'volatile.apply_template': '' } : {}),
+    await this.instances.repo.transaction(async (tx) => {
+      await this.instances.repo.setConfig(
+        row.id,
+        { ...result.volatile, 'volatile.last_state.power': 'RUNNING', ...(pending ? { 'volatile.apply_template': '' } : {}) },
+        tx,
+      );
+      await this.instances.repo.touch(row.id, tx);
     });
-    await this.instances.repo.touch(row.id);
     if (identity) this.instances.lifecycle('instance-started', row.project, row.name, identity);
   }
 
@@ -123,17 +125,18 @@ export class InstancePowerService {
     );
   }
 
+  /** What the agent needs to start the container: expanded config and devices, rootfs, idmap (no status check). */
   private async spec(row: InstanceRow): Promise<AgentInstanceSpec> {
-    const target = await this.instances.resolve(row.project, row.name);
-    const { config, devices } = await this.instances.expanded(row);
-    const ready = await this.instances.agent.ready();
+    const [{ config, devices }, ready] = await Promise.all([this.instances.expanded(row), this.instances.agent.ready()]);
+    const source = (await this.instances.repo.poolSource(rootDisk(devices)?.pool ?? '')) ?? '';
     const privileged = config['security.privileged'] === 'true';
     if (!privileged && !ready.defaultIdmap) throw badRequest('No uid/gid allocation configured for root in /etc/subuid and /etc/subgid');
+    const lxcName = lxcNameOf(row.project, row.name);
     return {
       name: row.name,
       project: row.project,
-      lxcName: target.lxcName,
-      rootfsPath: target.rootfsPath,
+      lxcName,
+      rootfsPath: `${source}/containers/${lxcName}/rootfs`,
       architecture: row.architecture,
       config,
       devices,

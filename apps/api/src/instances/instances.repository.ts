@@ -88,6 +88,19 @@ export class InstancesRepository {
     return (await this.withDetails(rows, db))[0];
   }
 
+  /** One instance by project name and instance name (one query less than projectId + find). */
+  async findByProjectName(project: string, name: string, db: Db = this.db): Promise<InstanceRow | undefined> {
+    const rows = await db
+      .selectFrom('instances')
+      .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .selectAll('instances')
+      .select('projects.name as project')
+      .where('projects.name', '=', project)
+      .where('instances.name', '=', name)
+      .execute();
+    return (await this.withDetails(rows, db))[0];
+  }
+
   /** Profiles by name within a project's profile store; unknown names are simply absent. */
   async profiles(profileProjectId: number, names: readonly string[], db: Db = this.db): Promise<Map<string, ProfileData & { id: number }>> {
     const out = new Map<string, ProfileData & { id: number }>();
@@ -193,8 +206,8 @@ export class InstancesRepository {
     }
   }
 
-  async touch(id: number): Promise<void> {
-    await this.db.updateTable('instances').set({ last_use_date: new Date().toISOString() }).where('id', '=', id).execute();
+  async touch(id: number, db: Db = this.db): Promise<void> {
+    await db.updateTable('instances').set({ last_use_date: new Date().toISOString() }).where('id', '=', id).execute();
   }
 
   async rename(tx: Tx, row: InstanceRow, newName: string): Promise<void> {

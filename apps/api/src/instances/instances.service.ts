@@ -35,6 +35,8 @@ export interface Expanded {
 }
 
 const STOPPED = { status: 'Stopped', status_code: 102, pid: 0 };
+/** An instance whose state the agent could not read. */
+const UNREADABLE = { status: 'Error', status_code: 112, pid: 0 };
 
 /** Profiles of each project's profile store, loaded once per request. */
 type ProfileCache = Map<string, Promise<Map<string, ProfileData & { id: number }>>>;
@@ -50,15 +52,6 @@ function stoppedState(): InstanceState {
     processes: 0,
     cpu: { usage: 0 },
   };
-}
-
-/** Runs fn(0..n-1) with at most `limit` in flight. */
-async function eachLimited(n: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < n) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
 }
 
 @Injectable()
@@ -99,11 +92,10 @@ export class InstancesService implements InstanceTargetResolver {
   }
 
   async find(project: string, name: string): Promise<InstanceRow> {
-    const projectId = await this.repo.projectId(project);
-    if (projectId === undefined) throw notFound('Project not found');
-    const row = await this.repo.find(projectId, name);
-    if (!row) throw notFound('Instance not found');
-    return row;
+    const row = await this.repo.findByProjectName(project, name);
+    if (row) return row;
+    if ((await this.repo.projectId(project)) === undefined) throw notFound('Project not found');
+    throw notFound('Instance not found');
   }
 
   /** `cache` (one per request) keeps a list from loading the same project's profiles once per row. */
@@ -126,11 +118,9 @@ export class InstancesService implements InstanceTargetResolver {
   async resolve(project: string, name: string): Promise<InstanceTarget> {
     const row = await this.find(project, name);
     const lxcName = lxcNameOf(row.project, row.name);
-    const { config, devices } = await this.expanded(row);
-    const pool = rootDisk(devices)?.pool ?? '';
-    const source = (await this.repo.poolSource(pool)) ?? '';
-    const status = await this.statusOf(lxcName);
-    const ready = await this.agent.ready();
+    // The agent's answers (no process spawned for either) come while the database is read.
+    const [status, ready, { config, devices }] = await Promise.all([this.statusOf(lxcName), this.agent.ready(), this.expanded(row)]);
+    const source = (await this.repo.poolSource(rootDisk(devices)?.pool ?? '')) ?? '';
     const privileged = config['security.privileged'] === 'true';
     return {
       name: row.name,
@@ -158,17 +148,21 @@ export class InstancesService implements InstanceTargetResolver {
     }
     const rows = await this.repo.list(projectId);
     if (recursion === 0 && !expr) return rows.map((r) => this.url(r.project, r.name));
-    const statuses = new Map((await this.agent.listInstances()).map((s) => [s.lxcName, s]));
     const cache: ProfileCache = new Map();
     const out: (Instance | InstanceFull)[] = [];
-    for (const [i, row] of rows.entries()) {
-      out[i] = await this.toApi(row, statuses.get(lxcNameOf(row.project, row.name)) ?? STOPPED, cache);
-    }
     if (recursion >= 2) {
-      // State is gathered in the agent with a few commands per running container: a handful at a time.
-      await eachLimited(out.length, 4, async (i) => {
-        out[i] = await this.full(out[i]!, rows[i]!);
-      });
+      // Every state in one agent request (read from /proc there): status and state come from the same reading.
+      const states = await this.agent.states(rows.map((r) => lxcNameOf(r.project, r.name)));
+      for (const [i, row] of rows.entries()) {
+        const state = states[lxcNameOf(row.project, row.name)];
+        const inst = await this.toApi(row, state === undefined ? STOPPED : (state ?? UNREADABLE), cache);
+        out[i] = { ...inst, state: inst.status === 'Stopped' ? stoppedState() : (state ?? null), snapshots: [], backups: [] };
+      }
+    } else {
+      const statuses = new Map((await this.agent.listInstances()).map((s) => [s.lxcName, s]));
+      for (const [i, row] of rows.entries()) {
+        out[i] = await this.toApi(row, statuses.get(lxcNameOf(row.project, row.name)) ?? STOPPED, cache);
+      }
     }
     const kept = out.filter((i) => matchesFilter(i, expr));
     return recursion === 0 ? kept.map((i) => this.url(i.project, i.name)) : kept;
@@ -177,7 +171,9 @@ export class InstancesService implements InstanceTargetResolver {
   /** recursion=1 on a single instance gives the full object (extension instance_get_full). */
   async get(project: string, name: string, recursion = 0): Promise<Instance | InstanceFull> {
     const row = await this.find(project, name);
-    const inst = await this.toApi(row, await this.statusOf(lxcNameOf(row.project, row.name)));
+    // The agent answers while the profiles are read.
+    const [status, expanded] = await Promise.all([this.statusOf(lxcNameOf(row.project, row.name)), this.expanded(row)]);
+    const inst = this.render(row, status, expanded);
     return recursion >= 1 ? this.full(inst, row) : inst;
   }
 
@@ -223,13 +219,13 @@ export class InstancesService implements InstanceTargetResolver {
         const volume = { poolSource, type: 'containers' as const, name: lxcName };
         try {
           if (image) {
-            await this.agent.unpackImage({
-              poolSource,
+            // One request: the agent unpacks the image into the pool first when it isn't there yet.
+            const fromImage = {
               fingerprint: image.image.fingerprint,
               imageFile: image.files.metadata,
               ...(image.files.rootfs ? { rootfsFile: image.files.rootfs } : {}),
-            });
-            await this.agent.createVolume({ volume, fromImage: { fingerprint: image.image.fingerprint } });
+            };
+            await this.agent.createVolume({ volume, fromImage });
             await this.images.markUsed(image.image.fingerprint, project);
           } else {
             await this.agent.createVolume({ volume });
@@ -411,23 +407,29 @@ export class InstancesService implements InstanceTargetResolver {
   async delete(project: string, name: string, identity: Identity): Promise<Operation> {
     const row = await this.find(project, name);
     const lxcName = lxcNameOf(project, name);
-    if ((await this.statusOf(lxcName)).status !== 'Stopped') throw badRequest('Instance is running');
+    const [status, poolSource] = await Promise.all([this.statusOf(lxcName), this.rootPoolSource(row)]);
+    if (status.status !== 'Stopped') throw badRequest('Instance is running');
     return this.operations.start({
       class: 'task',
       description: 'Deleting instance',
       project,
       resources: this.resources({ project, name }),
-      run: () => this.destroy(row, identity),
+      run: () => this.destroy(row, identity, poolSource),
     });
   }
 
-  /** Removes a stopped instance's container config, volume and rows. */
-  async destroy(row: InstanceRow, identity?: Identity): Promise<void> {
-    const lxcName = lxcNameOf(row.project, row.name);
+  /** The source directory of the pool holding the instance's root volume (undefined without one). */
+  private async rootPoolSource(row: InstanceRow): Promise<string | undefined> {
     const { devices } = await this.expanded(row);
-    const poolSource = await this.repo.poolSource(rootDisk(devices)?.pool ?? '');
-    await this.agent.delete(lxcName);
-    if (poolSource) await this.agent.deleteVolume({ volume: { poolSource, type: 'containers', name: lxcName } });
+    return this.repo.poolSource(rootDisk(devices)?.pool ?? '');
+  }
+
+  /** Removes a stopped instance's container config, volume and rows. */
+  async destroy(row: InstanceRow, identity?: Identity, poolSource?: string): Promise<void> {
+    const lxcName = lxcNameOf(row.project, row.name);
+    const source = poolSource ?? (await this.rootPoolSource(row));
+    // One request: the agent removes liblxc's files, then (the container being stopped, or it refuses) the volume.
+    await this.agent.delete(lxcName, source ? { volume: { poolSource: source, type: 'containers', name: lxcName } } : {});
     await this.repo.transaction((tx) => this.repo.delete(tx, row));
     this.lifecycle('instance-deleted', row.project, row.name, identity);
   }
@@ -439,7 +441,10 @@ export class InstancesService implements InstanceTargetResolver {
   }
 
   async toApi(row: InstanceRow, status: { status: string; status_code: number }, cache?: ProfileCache): Promise<Instance> {
-    const { config, devices } = await this.expanded(row, cache);
+    return this.render(row, status, await this.expanded(row, cache));
+  }
+
+  private render(row: InstanceRow, status: { status: string; status_code: number }, { config, devices }: Expanded): Instance {
     return {
       architecture: row.architecture,
       config: row.config,

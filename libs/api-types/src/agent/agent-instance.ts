@@ -1,6 +1,7 @@
 // Instance endpoints. `lxcName` is liblxc's container name: `<project>_<name>` outside the default project.
 import type { InstanceState } from '../instance.js';
 import type { AgentIdmap } from './agent-host.js';
+import type { AgentVolumeRef } from './agent-storage.js';
 
 /** Everything the agent needs to (re)build a container's liblxc config; sent on every start. */
 export interface AgentInstanceSpec {
@@ -57,6 +58,22 @@ export interface AgentInstanceSummary {
 
 /** GET /instances/:lxcName/state → LXD's InstanceState wire type. */
 export type AgentInstanceState = InstanceState;
+
+/** POST /instance-states: the state of each container named, in one answer (`lxc list` of many instances). */
+export interface AgentInstanceStatesRequest {
+  lxcNames: string[];
+}
+
+export interface AgentInstanceStatesResult {
+  /** By lxcName; a container the agent doesn't know is Stopped, as with GET …/state; null when it can't be read. */
+  states: Record<string, AgentInstanceState | null>;
+}
+
+/** POST /instances/:lxcName/delete (stopped only) */
+export interface AgentInstanceDeleteRequest {
+  /** Also delete this volume (dir driver), after the container's own files: one request for `lxc delete`. */
+  volume?: AgentVolumeRef;
+}
 
 /** POST /instances/:lxcName/rename (stopped only) */
 export interface AgentRenameRequest {

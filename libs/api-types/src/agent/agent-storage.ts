@@ -14,8 +14,12 @@ export interface AgentVolumeRef {
 /** POST /storage/:driver/volume/create */
 export interface AgentVolumeCreateRequest {
   volume: AgentVolumeRef;
-  /** Copy an image unpacked with /storage/:driver/image/unpack into the new volume. */
-  fromImage?: { fingerprint: string };
+  /**
+   * Copy an image unpacked with /storage/:driver/image/unpack into the new volume. With `imageFile` (and
+   * `rootfsFile` for split images) an image not unpacked in this pool yet is unpacked first, as that endpoint does:
+   * one request for a whole instance creation.
+   */
+  fromImage?: { fingerprint: string; imageFile?: string; rootfsFile?: string };
 }
 
 export interface AgentVolumeCreateResult {

@@ -7,3 +7,4 @@ export * from './agent-storage.js';
 export * from './agent-files.js';
 export * from './agent-exec.js';
 export * from './agent-templates.js';
+export * from './agent-console.js';
