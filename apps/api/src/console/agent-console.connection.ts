@@ -1,7 +1,6 @@
 // The API's end of the agent's console stream (protocol: libs/api-types/src/agent/agent-console.ts, framing of the
 // exec stream): one upgraded connection per attached console. AgentClient.consoleStream opens it; the console
 // websockets drive it.
-import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import {
   AGENT_CONSOLE_UPGRADE,
@@ -10,7 +9,6 @@ import {
   type AgentConsoleStart,
   type AgentConsoleStarted,
   type AgentErrorBody,
-  type AgentErrorCode,
   type AgentExecFrame,
   AgentExecFrameDecoder,
   AgentExecFrameKind,
@@ -20,6 +18,7 @@ import {
   encodeAgentExecJson,
 } from '@lxdts/api-types';
 import { AgentRequestError } from '../agent/agent.client.js';
+import { agentErrorOf, openAgentStream } from '../agent/agent-stream.js';
 
 /** Where the console output goes; `end` comes once, before `ended` resolves. */
 export interface AgentConsoleOutput {
@@ -27,9 +26,6 @@ export interface AgentConsoleOutput {
   end(): void;
 }
 
-const STATUS: Record<AgentErrorCode, number> = { bad_request: 400, not_found: 404, conflict: 409, timeout: 504, start_failed: 500, internal: 500 };
-
-const errorOf = (body: AgentErrorBody): AgentRequestError => new AgentRequestError(STATUS[body.code] ?? 500, body.code ?? 'internal', body.error);
 
 export class AgentConsoleConnection {
   /** Resolves when the console session is over (detached, or the console went away); rejects when the agent is lost. */
@@ -130,7 +126,7 @@ export class AgentConsoleConnection {
         return;
       case AgentExecFrameKind.Error:
         this.settled = true;
-        this.rejectEnd(errorOf(JSON.parse(f.payload.toString('utf8')) as AgentErrorBody));
+        this.rejectEnd(agentErrorOf(JSON.parse(f.payload.toString('utf8')) as AgentErrorBody));
     }
   }
 
@@ -145,90 +141,22 @@ export class AgentConsoleConnection {
 }
 
 /**
- * Opens the console stream and sends the start frame; resolves once the agent is attached to the console, rejects
- * with AgentRequestError when it refuses (409 `conflict`: not running, frozen, console in use) or cannot be reached.
+ * Opens the console stream and sends the start frame; resolves once the agent reports it started, rejects with
+ * AgentRequestError when it refuses or cannot be reached.
  */
 export function openAgentConsole(socketPath: string, lxcName: string, start: AgentConsoleStart, timeoutMs = 60_000): Promise<AgentConsoleConnection> {
-  return new Promise<AgentConsoleConnection>((resolve, reject) => {
-    let done = false;
-    const finish = (fn: () => void) => {
-      if (!done) {
-        done = true;
-        clearTimeout(timer);
-        fn();
-      }
-    };
-    const req = request({
-      socketPath,
-      agent: false,
-      method: 'GET',
-      path: agentConsolePath(lxcName),
-      headers: { Connection: 'Upgrade', Upgrade: AGENT_CONSOLE_UPGRADE },
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      finish(() => reject(new AgentRequestError(504, 'timeout', `The host agent did not attach to the console within ${timeoutMs} ms`)));
-    }, timeoutMs);
-
-    req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
-      const decoder = new AgentExecFrameDecoder();
-      const pending: AgentExecFrame[] = [];
-      const onData = (chunk: Buffer) => {
-        let frames: AgentExecFrame[];
-        try {
-          frames = decoder.push(chunk);
-        } catch (err) {
-          socket.destroy();
-          finish(() => reject(new AgentRequestError(502, 'internal', `Invalid data from the host agent: ${(err as Error).message}`)));
-          return;
-        }
-        for (let i = 0; i < frames.length; i++) {
-          const f = frames[i] as AgentExecFrame;
-          if (f.kind === AgentExecFrameKind.Error) {
-            socket.destroy();
-            finish(() => reject(errorOf(JSON.parse(f.payload.toString('utf8')) as AgentErrorBody)));
-            return;
-          }
-          if (f.kind === AgentExecFrameKind.Started) {
-            socket.off('data', onData);
-            socket.off('close', onClose);
-            const started = JSON.parse(f.payload.toString('utf8')) as AgentConsoleStarted;
-            const conn = new AgentConsoleConnection(socket, decoder, started.pid);
-            conn.deliver([...pending, ...frames.slice(i + 1)]);
-            finish(() => resolve(conn));
-            return;
-          }
-          pending.push(f);
-        }
-      };
-      const onClose = () => finish(() => reject(new AgentRequestError(502, 'internal', 'The host agent closed the console stream before attaching')));
-      socket.on('data', onData);
-      socket.on('close', onClose);
-      socket.on('error', () => socket.destroy());
-      socket.write(encodeAgentExecJson(AgentExecFrameKind.Start, start));
-      if (head.length > 0) onData(head);
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let body: Partial<AgentErrorBody> = {};
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AgentErrorBody;
-        } catch {
-          // Keep the generic message.
-        }
-        const status = res.statusCode ?? 502;
-        finish(() => reject(new AgentRequestError(status, body.code ?? 'internal', body.error ?? `Agent answered ${status} for the console stream`)));
-      });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      finish(() => {
-        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-          reject(new AgentRequestError(503, 'unavailable', `The host agent is not reachable on ${socketPath}: ${err.code}`));
-        } else reject(new AgentRequestError(502, 'internal', `Agent request failed: ${err.message}`));
-      });
-    });
-    req.end();
+  return openAgentStream({
+    socketPath,
+    path: agentConsolePath(lxcName),
+    upgrade: AGENT_CONSOLE_UPGRADE,
+    start,
+    timeoutMs,
+    name: 'console',
+    action: 'attach to the console',
+    connect: (socket, decoder, started, rest) => {
+      const conn = new AgentConsoleConnection(socket, decoder, (JSON.parse(started.toString('utf8')) as AgentConsoleStarted).pid);
+      conn.deliver(rest);
+      return conn;
+    },
   });
 }

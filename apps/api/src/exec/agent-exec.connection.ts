@@ -1,11 +1,9 @@
 // The API's end of the agent's exec stream (protocol: libs/api-types/src/agent/agent-exec.ts): one upgraded
 // connection per command. AgentClient.execStream opens it; the exec websockets drive it.
-import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import {
   AGENT_EXEC_UPGRADE,
   type AgentErrorBody,
-  type AgentErrorCode,
   type AgentExecControl,
   type AgentExecExit,
   type AgentExecFrame,
@@ -19,6 +17,7 @@ import {
   encodeAgentExecJson,
 } from '@lxdts/api-types';
 import { AgentRequestError } from '../agent/agent.client.js';
+import { agentErrorOf, openAgentStream } from '../agent/agent-stream.js';
 
 export type OutputStream = typeof AgentExecStream.Stdout | typeof AgentExecStream.Stderr;
 
@@ -28,9 +27,6 @@ export interface AgentExecOutput {
   end(stream: OutputStream): void;
 }
 
-const STATUS: Record<AgentErrorCode, number> = { bad_request: 400, not_found: 404, conflict: 409, timeout: 504, start_failed: 500, internal: 500 };
-
-const errorOf = (body: AgentErrorBody): AgentRequestError => new AgentRequestError(STATUS[body.code] ?? 500, body.code ?? 'internal', body.error);
 
 export class AgentExecConnection {
   /** Resolves with the exit code; rejects when the agent connection is lost first. */
@@ -126,7 +122,7 @@ export class AgentExecConnection {
         return;
       case AgentExecFrameKind.Error:
         this.settled = true;
-        this.rejectExit(errorOf(JSON.parse(f.payload.toString('utf8')) as AgentErrorBody));
+        this.rejectExit(agentErrorOf(JSON.parse(f.payload.toString('utf8')) as AgentErrorBody));
     }
   }
 
@@ -139,90 +135,22 @@ export class AgentExecConnection {
 }
 
 /**
- * Opens the exec stream and sends the start frame; resolves once the agent runs the command, rejects with
- * AgentRequestError when it refuses (e.g. 409 `conflict` "Instance is not running") or cannot be reached.
+ * Opens the exec stream and sends the start frame; resolves once the agent reports it started, rejects with
+ * AgentRequestError when it refuses or cannot be reached.
  */
 export function openAgentExec(socketPath: string, lxcName: string, start: AgentExecStart, timeoutMs = 60_000): Promise<AgentExecConnection> {
-  return new Promise<AgentExecConnection>((resolve, reject) => {
-    let done = false;
-    const finish = (fn: () => void) => {
-      if (!done) {
-        done = true;
-        clearTimeout(timer);
-        fn();
-      }
-    };
-    const req = request({
-      socketPath,
-      agent: false,
-      method: 'GET',
-      path: agentExecPath(lxcName),
-      headers: { Connection: 'Upgrade', Upgrade: AGENT_EXEC_UPGRADE },
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      finish(() => reject(new AgentRequestError(504, 'timeout', `The host agent did not start the command within ${timeoutMs} ms`)));
-    }, timeoutMs);
-
-    req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
-      const decoder = new AgentExecFrameDecoder();
-      const pending: AgentExecFrame[] = [];
-      const onData = (chunk: Buffer) => {
-        let frames: AgentExecFrame[];
-        try {
-          frames = decoder.push(chunk);
-        } catch (err) {
-          socket.destroy();
-          finish(() => reject(new AgentRequestError(502, 'internal', `Invalid data from the host agent: ${(err as Error).message}`)));
-          return;
-        }
-        for (let i = 0; i < frames.length; i++) {
-          const f = frames[i] as AgentExecFrame;
-          if (f.kind === AgentExecFrameKind.Error) {
-            socket.destroy();
-            finish(() => reject(errorOf(JSON.parse(f.payload.toString('utf8')) as AgentErrorBody)));
-            return;
-          }
-          if (f.kind === AgentExecFrameKind.Started) {
-            socket.off('data', onData);
-            socket.off('close', onClose);
-            const started = JSON.parse(f.payload.toString('utf8')) as AgentExecStarted;
-            const conn = new AgentExecConnection(socket, decoder, started.pid);
-            conn.deliver([...pending, ...frames.slice(i + 1)]);
-            finish(() => resolve(conn));
-            return;
-          }
-          pending.push(f);
-        }
-      };
-      const onClose = () => finish(() => reject(new AgentRequestError(502, 'internal', 'The host agent closed the exec stream before starting the command')));
-      socket.on('data', onData);
-      socket.on('close', onClose);
-      socket.on('error', () => socket.destroy());
-      socket.write(encodeAgentExecJson(AgentExecFrameKind.Start, start));
-      if (head.length > 0) onData(head);
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let body: Partial<AgentErrorBody> = {};
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AgentErrorBody;
-        } catch {
-          // Keep the generic message.
-        }
-        const status = res.statusCode ?? 502;
-        finish(() => reject(new AgentRequestError(status, body.code ?? 'internal', body.error ?? `Agent answered ${status} for the exec stream`)));
-      });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      finish(() => {
-        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-          reject(new AgentRequestError(503, 'unavailable', `The host agent is not reachable on ${socketPath}: ${err.code}`));
-        } else reject(new AgentRequestError(502, 'internal', `Agent request failed: ${err.message}`));
-      });
-    });
-    req.end();
+  return openAgentStream({
+    socketPath,
+    path: agentExecPath(lxcName),
+    upgrade: AGENT_EXEC_UPGRADE,
+    start,
+    timeoutMs,
+    name: 'exec',
+    action: 'start the command',
+    connect: (socket, decoder, started, rest) => {
+      const conn = new AgentExecConnection(socket, decoder, (JSON.parse(started.toString('utf8')) as AgentExecStarted).pid);
+      conn.deliver(rest);
+      return conn;
+    },
   });
 }
