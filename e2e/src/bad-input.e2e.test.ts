@@ -99,6 +99,11 @@ function cases(): Case[] {
   add('server', 'unknown path', 'GET', '/1.0/nope', undefined, { expect: 404 });
   add('server', 'unknown version', 'GET', '/2.0', undefined, { expect: 404 });
   add('server', 'unknown internal path', 'GET', '/internal/nope', undefined, { expect: 404 });
+  // LXD's mux does not strip trailing slashes: a known path with one is an unknown path.
+  for (const path of ['/1.0/', '/1.0/images/', '/1.0/instances/', '/1.0/profiles/default/']) {
+    add('server', `trailing slash ${path}`, 'GET', path, undefined, { expect: 404 });
+  }
+  add('server', 'trailing slash on a write', 'POST', '/1.0/profiles/', { name: 'bad-slash' }, { expect: 404 });
 
   // ---- /1.0/profiles --------------------------------------------------------------------------------------
   malformed('profiles', 'POST', '/1.0/profiles');

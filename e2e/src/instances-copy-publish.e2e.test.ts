@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestDaemon, busyboxImageDir, describeRun } from './harness/index.js';
+import { TestDaemon, busyboxImageDir, describeRun, makeTempDir } from './harness/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveLxc = existsSync('/usr/bin/lxc-start');
@@ -168,6 +168,22 @@ describe('templates, copy and publish (real containers)', { skip: !isRoot || !ha
     assert.equal(c4.status, 'Running');
     assert.equal(c4.config['volatile.base_image'], fingerprint);
     assert.equal(c4.config['image.os'], 'busybox');
+  });
+
+  test('image export streams what was imported or published: unified as one file, split as two (lxc checks the sha256)', async () => {
+    // Into a directory, lxc names the files as the server's Content-Disposition does.
+    const out = makeTempDir('export');
+    const published = ((await d.client.query('/1.0/images/aliases/published')).json as { target: string }).target;
+    await ok(['image', 'export', 'published', out]);
+    assert.equal(createHash('sha256').update(readFileSync(join(out, `${published}.tar.gz`))).digest('hex'), published);
+
+    const dir = await busyboxImageDir();
+    await ok(['image', 'import', join(dir, 'meta.tar.xz'), join(dir, 'rootfs.squashfs'), '--alias', 'split']);
+    const split = ((await d.client.query('/1.0/images/aliases/split')).json as { target: string }).target;
+    await ok(['image', 'export', 'split', out]);
+    assert.ok(readFileSync(join(out, `meta-${split}.tar.xz`)).equals(readFileSync(join(dir, 'meta.tar.xz'))), 'metadata part');
+    assert.ok(readFileSync(join(out, `${split}.squashfs`)).equals(readFileSync(join(dir, 'rootfs.squashfs'))), 'rootfs part');
+    await ok(['image', 'delete', 'split']);
   });
 
   test('publish with properties and other compressions (server config, request): properties replace metadata.yaml\'s', async () => {

@@ -12,3 +12,4 @@ export * from './project.js';
 export * from './instance.js';
 export * from './agent/index.js';
 export * from './image.js';
+export * from './image-metadata-yaml.js';

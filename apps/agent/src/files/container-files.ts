@@ -9,13 +9,15 @@ import { pipeline } from 'node:stream/promises';
 import type { AgentFileInfo, AgentFilePushRequest, AgentFilePushResult, AgentFileType } from '@lxdts/api-types';
 import {
   ContainerPathError,
-  ContainerRoot,
   PathChanged,
   type ResolveOptions,
   type Resolved,
   containerPath,
   errnoOf,
+  openEntry,
   pinned,
+  withContainerPath,
+  withResolved,
 } from './container-root.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -58,7 +60,6 @@ export function fileInfo(st: Stats): AgentFileInfo {
 }
 
 const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.dev === b.dev;
-const retries = 10;
 
 export interface ContainerFilesOptions {
   /** Test seam, passed to every resolution. */
@@ -181,7 +182,7 @@ export class ContainerFiles {
       else await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     } catch (err) {
       await handle.close().catch(() => undefined);
-      throw wrap(err, 'write', where);
+      throw withContainerPath(err, 'write', where);
     }
     return { changed: true };
   }
@@ -238,50 +239,9 @@ export class ContainerFiles {
     }
   }
 
-  /**
-   * Opens the root, resolves `path` and runs `fn` on the result, releasing every descriptor afterwards. When `fn`
-   * finds that an entry changed under it (PathChanged), it runs again on a fresh resolution.
-   */
-  private async withEntry<T>(rootfsPath: string, path: string, op: string, resolve: ResolveOptions, fn: (r: Resolved) => Promise<T>): Promise<T> {
-    const where = containerPath(path);
-    let root: ContainerRoot;
-    try {
-      root = await ContainerRoot.open(rootfsPath);
-    } catch (err) {
-      throw new Error(`Failed to open the root file system ${rootfsPath}: ${(err as Error).message}`);
-    }
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const r = await root.resolve(path, { ...resolve, beforeOpen: this.options.beforeOpen }).catch((err: unknown) => {
-          throw wrap(err, op, where);
-        });
-        try {
-          return await fn(r);
-        } catch (err) {
-          if (err instanceof PathChanged && attempt < retries) continue;
-          if (err instanceof PathChanged) throw new ContainerPathError('EAGAIN', op, where);
-          throw wrap(err, op, where);
-        } finally {
-          await r.release();
-        }
-      }
-    } finally {
-      await root.close();
-    }
-  }
-}
-
-/**
- * Opens an entry of a pinned directory. A symlink swapped in since its lstat (ELOOP; ENOTDIR with O_DIRECTORY) or a
- * vanished entry means "look again".
- */
-async function openEntry(entry: string, flags: number): Promise<FileHandle> {
-  try {
-    return await open(entry, flags);
-  } catch (err) {
-    const code = errnoOf(err);
-    if (code === 'ELOOP' || code === 'ENOENT' || (code === 'ENOTDIR' && (flags & O_DIRECTORY) !== 0)) throw new PathChanged();
-    throw err;
+  /** The file API resolves as the container would: `..` stops at its root (chroot semantics, as LXD). */
+  private withEntry<T>(rootfsPath: string, path: string, op: string, resolve: ResolveOptions, fn: (r: Resolved) => Promise<T>): Promise<T> {
+    return withResolved(rootfsPath, path, op, { ...resolve, dotdot: 'clamp', beforeOpen: this.options.beforeOpen }, fn);
   }
 }
 
@@ -305,12 +265,4 @@ async function readLinkTarget(body: Readable | undefined): Promise<Buffer> {
   if (target.length === 0) throw new UnsupportedFileError('Missing symlink target');
   if (target.includes(0)) throw new UnsupportedFileError('Symlink target contains a NUL byte');
   return target;
-}
-
-/** Gives fs errors the container path instead of `/proc/self/fd/...`; passes our own errors through. */
-function wrap(err: unknown, op: string, where: string): Error {
-  if (err instanceof ContainerPathError || err instanceof UnsupportedFileError) return err;
-  const code = errnoOf(err);
-  if (code && /^E[A-Z]+$/.test(code)) return new ContainerPathError(code, op, where);
-  return err instanceof Error ? err : new Error(String(err));
 }

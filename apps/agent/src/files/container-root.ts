@@ -1,5 +1,9 @@
 // Resolves paths inside a container's root file system from the host, the way the container itself would:
-// symlinks are followed with absolute targets taken from the rootfs, and `..` stops at the rootfs root.
+// symlinks are followed with absolute targets taken from the rootfs. One walker, two policies for a `..` (in the
+// path or in a link) at the root, chosen by the caller:
+//   - 'clamp': it stays at the root, as under chroot. The file API (LXD resolves inside the container).
+//   - 'refuse': the lookup fails (ESCAPE). Image templates: their targets and template files are image-supplied
+//     paths, and LXD's template loader refuses anything outside its folder.
 //
 // Nothing is ever looked up by a host path below the rootfs. Every directory on the way is opened (O_DIRECTORY |
 // O_NOFOLLOW) and pinned by its descriptor, and each step names one entry inside a pinned directory as
@@ -9,7 +13,7 @@
 // directories and symlinks while we walk can make a step fail or be retried, never reach outside. `..` is taken
 // from our own stack of pinned directories, never asked of the kernel.
 import { type Stats, constants } from 'node:fs';
-import { type FileHandle, lstat, open, readlink } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
@@ -20,6 +24,8 @@ export const MAX_SYMLINKS = 40;
 export const MAX_DEPTH = 1024;
 /** Times a step is retried when the entry changed between two syscalls. */
 const MAX_RETRIES = 100;
+/** Times an operation starts over on a fresh resolution (PathChanged). */
+const MAX_OPERATION_RETRIES = 10;
 
 const ERRNO_TEXT: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -41,6 +47,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EMFILE: 'too many open files',
   ENXIO: 'no such device or address',
   EFBIG: 'file too large',
+  ESCAPE: 'path leads outside of the root file system',
 };
 
 /** A failed operation on a container path, with Go's PathError wording: `open /root/x: no such file or directory`. */
@@ -51,8 +58,10 @@ export class ContainerPathError extends Error {
     readonly op: string,
     /** The path as the container sees it. */
     readonly path: string,
+    /** Replaces the errno text (e.g. EINVAL: "not a regular file"). */
+    detail?: string,
   ) {
-    super(`${op} ${path}: ${ERRNO_TEXT[code] ?? code}`);
+    super(`${op} ${path}: ${detail ?? ERRNO_TEXT[code] ?? code}`);
     this.name = 'ContainerPathError';
   }
 }
@@ -96,9 +105,15 @@ export function containerPath(path: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
+export type DotDotPolicy = 'clamp' | 'refuse';
+
 export interface ResolveOptions {
   /** Follow a symlink in the final component too (writes of files). Paths ending in `/` or `/.` always do. */
   followFinal?: boolean;
+  /** What a `..` at the root does (default 'clamp'; see the top of this file). */
+  dotdot?: DotDotPolicy;
+  /** Create missing intermediate directories with this mode and owner (the owner only when we are root). */
+  createParents?: { mode: number; uid: number; gid: number };
   /** Test seam: runs after a directory's lstat and before it is opened (to swap it in between). */
   beforeOpen?: (name: string) => Promise<void> | void;
 }
@@ -162,6 +177,7 @@ export class ContainerRoot {
       while (queue.length > 0) {
         const name = queue.shift() as string;
         if (name === '..') {
+          if (stack.length === 0 && options.dotdot === 'refuse') throw fail('ESCAPE');
           await stack.pop()?.close();
           continue;
         }
@@ -170,7 +186,12 @@ export class ContainerRoot {
         const st = await lstatOrNull(pinned(dir, name));
         if (!st) {
           if (last) return done(dir, name, null);
-          throw fail('ENOENT');
+          if (!options.createParents) throw fail('ENOENT');
+          if (stack.length >= MAX_DEPTH) throw fail('ENAMETOOLONG');
+          const created = await this.createDirectory(dir, name, options.createParents);
+          if (created) stack.push(created);
+          else retry(name);
+          continue;
         }
         if (st.isSymbolicLink() && (!last || followFinal)) {
           if (++links > MAX_SYMLINKS) throw fail('ELOOP');
@@ -215,4 +236,91 @@ export class ContainerRoot {
       throw err;
     }
   }
+
+  /** mkdir of one missing component, opened and pinned; null when something else took the name meanwhile. */
+  private async createDirectory(dir: FileHandle, name: string, attrs: { mode: number; uid: number; gid: number }): Promise<FileHandle | null> {
+    try {
+      await mkdir(pinned(dir, name), 0o700);
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return null;
+      throw err;
+    }
+    let created: FileHandle;
+    try {
+      created = await open(pinned(dir, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      if (process.getuid?.() === 0) await created.chown(attrs.uid, attrs.gid);
+      await created.chmod(attrs.mode);
+    } catch (err) {
+      await created.close();
+      throw err;
+    }
+    return created;
+  }
+}
+
+/**
+ * Opens the root, resolves `path` and runs `fn` on the result, releasing every descriptor afterwards. When `fn`
+ * finds that an entry changed under it (PathChanged), it runs again on a fresh resolution. fs errors come out as
+ * ContainerPathError with the container's path and `op`.
+ */
+export async function withResolved<T>(
+  rootfsPath: string,
+  path: string,
+  op: string,
+  options: ResolveOptions,
+  fn: (r: Resolved) => Promise<T>,
+): Promise<T> {
+  const where = containerPath(path);
+  let root: ContainerRoot;
+  try {
+    root = await ContainerRoot.open(rootfsPath);
+  } catch (err) {
+    throw new Error(`Failed to open the root file system ${rootfsPath}: ${(err as Error).message}`);
+  }
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const r = await root.resolve(path, options).catch((err: unknown) => {
+        throw withContainerPath(err, op, where);
+      });
+      try {
+        return await fn(r);
+      } catch (err) {
+        if (err instanceof PathChanged && attempt < MAX_OPERATION_RETRIES) continue;
+        if (err instanceof PathChanged) throw new ContainerPathError('EAGAIN', op, where);
+        throw withContainerPath(err, op, where);
+      } finally {
+        await r.release();
+      }
+    }
+  } finally {
+    await root.close();
+  }
+}
+
+/**
+ * Opens an entry of a pinned directory. A symlink swapped in since its lstat (ELOOP; ENOTDIR with O_DIRECTORY) or a
+ * vanished entry means "look again" (PathChanged).
+ */
+export async function openEntry(entry: string, flags: number): Promise<FileHandle> {
+  try {
+    return await open(entry, flags);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ELOOP' || code === 'ENOENT' || (code === 'ENOTDIR' && (flags & O_DIRECTORY) !== 0)) throw new PathChanged();
+    throw err;
+  }
+}
+
+/** Gives fs errors the container path instead of `/proc/self/fd/...`; other errors pass through. */
+export function withContainerPath(err: unknown, op: string, where: string): Error {
+  if (err instanceof ContainerPathError) return err;
+  const code = errnoOf(err);
+  if (code && /^E[A-Z]+$/.test(code)) return new ContainerPathError(code, op, where);
+  return err instanceof Error ? err : new Error(String(err));
 }

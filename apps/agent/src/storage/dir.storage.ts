@@ -11,23 +11,24 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type {
-  AgentImageDeleteRequest,
-  AgentImageUnpackRequest,
-  AgentImageUnpackResult,
-  AgentVolumeCopyRequest,
-  AgentVolumeCreateRequest,
-  AgentVolumeCreateResult,
-  AgentVolumeDeleteRequest,
-  AgentVolumeImageExportRequest,
-  AgentVolumeImageExportResult,
-  AgentVolumeRef,
-  AgentVolumeRenameRequest,
+import {
+  type AgentImageDeleteRequest,
+  type AgentImageUnpackRequest,
+  type AgentImageUnpackResult,
+  type AgentVolumeCopyRequest,
+  type AgentVolumeCreateRequest,
+  type AgentVolumeCreateResult,
+  type AgentVolumeDeleteRequest,
+  type AgentVolumeImageExportRequest,
+  type AgentVolumeImageExportResult,
+  type AgentVolumeRef,
+  type AgentVolumeRenameRequest,
+  stringifyImageMetadataYaml,
 } from '@lxdts/api-types';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AgentLogger } from '../log.js';
 import type { ProcessRunner } from '../process/run.js';
-import { parseMetadata, stringifyMetadata } from '../templates/image-metadata.js';
+import { parseVolumeMetadata } from '../templates/image-metadata.js';
 import { ImagePacker, PACK_COMPRESSION } from './image-packer.js';
 import { ImageUnpacker } from './image-unpacker.js';
 import type { StorageDriver } from './storage-driver.js';
@@ -256,9 +257,9 @@ export class DirStorage implements StorageDriver {
     if (!existsSync(join(path, 'rootfs'))) throw notFound(`Volume "${req.volume.name}" not found`);
     const metadataFile = join(path, 'metadata.yaml');
     const current = existsSync(metadataFile)
-      ? parseMetadata(readFileSync(metadataFile, 'utf8'))
+      ? parseVolumeMetadata(readFileSync(metadataFile, 'utf8'))
       : { architecture: '', creation_date: 0, expiry_date: 0, properties: {}, templates: {} };
-    const metadataYaml = stringifyMetadata({
+    const metadataYaml = stringifyImageMetadataYaml({
       architecture: req.architecture,
       creation_date: req.creationDate,
       expiry_date: req.expiryDate,

@@ -6,10 +6,10 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseImageMetadataYaml } from '@lxdts/api-types';
 import { AgentError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { createProcessRunner } from '../process/run.js';
-import { parseMetadata } from '../templates/image-metadata.js';
 import { DirStorage } from './dir.storage.js';
 import { detectFileFormat } from './image-unpacker.js';
 
@@ -81,7 +81,7 @@ describe('dir storage: volume copy and image export', () => {
     const names = execFileSync('tar', ['-tzf', targetFile], { encoding: 'utf8' }).trim().split('\n');
     assert.equal(names[0], 'metadata.yaml');
     for (const n of ['rootfs/', 'rootfs/marker', 'rootfs/link', 'templates/', 'templates/hostname.tpl']) assert.ok(names.includes(n), n);
-    const meta = parseMetadata(execFileSync('tar', ['-xzOf', targetFile, 'metadata.yaml'], { encoding: 'utf8' }));
+    const meta = parseImageMetadataYaml(execFileSync('tar', ['-xzOf', targetFile, 'metadata.yaml'], { encoding: 'utf8' }));
     assert.equal(meta.creation_date, 1700000000);
     assert.deepEqual(meta.properties, { os: 'busybox', release: '1.35' });
     assert.deepEqual(meta.templates['/etc/hostname']?.when, ['create', 'copy']);
@@ -94,7 +94,7 @@ describe('dir storage: volume copy and image export', () => {
   test('export: request properties replace those of metadata.yaml; other compressions', async () => {
     const { targetFile } = await exportTo('img.tar', 'none', { description: 'mine' });
     assert.equal(detectFileFormat(targetFile), 'tar');
-    const meta = parseMetadata(execFileSync('tar', ['-xOf', targetFile, 'metadata.yaml'], { encoding: 'utf8' }));
+    const meta = parseImageMetadataYaml(execFileSync('tar', ['-xOf', targetFile, 'metadata.yaml'], { encoding: 'utf8' }));
     assert.deepEqual(meta.properties, { description: 'mine' });
     for (const [c, fmt] of [['xz', 'tar.xz'], ['zstd', 'tar.zst']] as const) {
       if (!has(c)) continue;

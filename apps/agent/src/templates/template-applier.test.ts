@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, beforeEach, describe, test } from 'node:test';
 import type { AgentTemplatesApplyRequest } from '@lxdts/api-types';
 import { AgentError } from '../errors.js';
-import { parseMetadata, stringifyMetadata } from './image-metadata.js';
 import { applyTemplates } from './template-applier.js';
 import { decodeTemplatesApply } from './templates.routes.js';
 
@@ -68,8 +67,8 @@ describe('template application', () => {
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  test('create + start: every matching template rendered, in path order, with the instance context', () => {
-    const r = applyTemplates(req());
+  test('create + start: every matching template rendered, in path order, with the instance context', async () => {
+    const r = await applyTemplates(req());
     assert.deepEqual(r.rendered, ['create:/etc/cloud/user-data', 'create:/etc/hostname', 'create:/etc/hosts', 'create:/etc/network/interfaces', 'start:/etc/motd']);
     assert.equal(read('etc/hostname'), 'c1\n');
     assert.equal(read('etc/hosts'), '127.0.1.1\tc1\n');
@@ -81,67 +80,66 @@ describe('template application', () => {
     if (process.getuid?.() === 0) assert.deepEqual([st.uid, st.gid], [0, 0]);
   });
 
-  test('copy: only copy and start templates; create_only files are left alone; start alone on later starts', () => {
+  test('copy: only copy and start templates; create_only files are left alone; start alone on later starts', async () => {
     writeFileSync(join(rootfs, 'etc/network-existing'), '');
-    applyTemplates(req({ triggers: ['create'] }));
+    await applyTemplates(req({ triggers: ['create'] }));
     writeFileSync(join(rootfs, 'etc/network/interfaces'), 'edited by the user\n');
-    const r = applyTemplates(req({ triggers: ['copy', 'start'], instance: { name: 'c2', architecture: 'x86_64', ephemeral: true, privileged: true } }));
+    const r = await applyTemplates(req({ triggers: ['copy', 'start'], instance: { name: 'c2', architecture: 'x86_64', ephemeral: true, privileged: true } }));
     assert.deepEqual(r.rendered, ['copy:/etc/hostname', 'copy:/etc/hosts', 'start:/etc/motd']);
     assert.equal(read('etc/hostname'), 'c2\n');
     assert.equal(read('etc/network/interfaces'), 'edited by the user\n');
-    assert.deepEqual(applyTemplates(req({ triggers: ['start'] })).rendered, ['start:/etc/motd']);
+    assert.deepEqual((await applyTemplates(req({ triggers: ['start'] }))).rendered, ['start:/etc/motd']);
     assert.equal(read('etc/hostname'), 'c2\n', 'start does not touch create/copy targets');
   });
 
-  test('no metadata.yaml: nothing to do', () => {
+  test('no metadata.yaml: nothing to do', async () => {
     rmSync(join(volume, 'metadata.yaml'));
-    assert.deepEqual(applyTemplates(req()).rendered, []);
+    assert.deepEqual((await applyTemplates(req())).rendered, []);
     assert.equal(read('etc/hostname'), 'busybox\n');
   });
 
-  test('broken templates fail the start with a useful message and leave the target untouched', () => {
+  test('broken templates fail the start with a useful message and leave the target untouched', async () => {
     writeFileSync(join(volume, 'templates/hostname.tpl'), '{% if %}');
-    assert.throws(() => applyTemplates(req()), (e: unknown) => e instanceof AgentError && e.status === 400 && /Failed to render template "hostname.tpl" for \/etc\/hostname/.test(e.message));
+    await assert.rejects(applyTemplates(req()), (e: unknown) => e instanceof AgentError && e.status === 400 && /Failed to render template "hostname.tpl" for \/etc\/hostname/.test(e.message));
     assert.equal(read('etc/hostname'), 'busybox\n');
     rmSync(join(volume, 'templates/hostname.tpl'));
-    assert.throws(() => applyTemplates(req()), /Failed to read template "hostname.tpl".*no such file/);
+    await assert.rejects(applyTemplates(req()), /Failed to read template "hostname.tpl".*no such file/);
   });
 
-  test('template files and targets cannot leave their roots', () => {
+  test('includes are read from the templates folder, nested, and fail like the template itself', async () => {
+    writeFileSync(join(volume, 'templates/hostname.tpl'), '{% include "part.tpl" %}{% include "part.tpl" %}\n');
+    writeFileSync(join(volume, 'templates/part.tpl'), '[{{ instance.name }}{% include "inner/leaf.tpl" %}]');
+    mkdirSync(join(volume, 'templates/inner'));
+    writeFileSync(join(volume, 'templates/inner/leaf.tpl'), '.leaf');
+    await applyTemplates(req({ triggers: ['create'] }));
+    assert.equal(read('etc/hostname'), '[c1.leaf][c1.leaf]\n');
+    writeFileSync(join(volume, 'templates/hostname.tpl'), 'x{% include "missing.tpl" %}');
+    await assert.rejects(applyTemplates(req()), /Failed to render template "hostname.tpl".*cannot include 'missing.tpl'.*no such file/);
+    writeFileSync(join(volume, 'templates/hostname.tpl'), '{% include "../metadata.yaml" %}');
+    await assert.rejects(applyTemplates(req()), /cannot include '..\/metadata.yaml'.*outside of the root file system/);
+  });
+
+  test('template files and targets cannot leave their roots', async () => {
     writeFileSync(join(root, 'host-secret'), 'secret');
     symlinkSync('../../host-secret', join(volume, 'templates/hostname.tpl.lnk'));
     writeFileSync(join(volume, 'metadata.yaml'), METADATA.replace('template: hostname.tpl', 'template: hostname.tpl.lnk'));
-    assert.throws(() => applyTemplates(req()), /Failed to read template.*outside/);
+    await assert.rejects(applyTemplates(req()), /Failed to read template.*outside/);
     writeFileSync(join(volume, 'metadata.yaml'), 'templates:\n  /../../escaped:\n    when: [create]\n    template: hostname.tpl\n');
-    assert.throws(() => applyTemplates(req()), /Failed to write template.*outside/);
+    await assert.rejects(applyTemplates(req()), /Failed to write template.*outside/);
     assert.ok(!existsSync(join(root, 'escaped')));
     symlinkSync(root, join(rootfs, 'etc/hostlink'));
     writeFileSync(join(volume, 'metadata.yaml'), 'templates:\n  /etc/hostlink/host-secret:\n    when: [create]\n    template: hostname.tpl\n');
-    applyTemplates(req());
+    await applyTemplates(req());
     assert.equal(readFileSync(join(root, 'host-secret'), 'utf8'), 'secret');
     assert.equal(readFileSync(join(rootfs, root, 'host-secret'), 'utf8'), 'c1\n');
   });
 
-  test('requests are checked', () => {
-    assert.throws(() => applyTemplates(req({ rootfsPath: 'relative' })), /absolute/);
-    assert.throws(() => applyTemplates(req({ triggers: ['bogus' as 'start'] })), /Unknown template trigger/);
+  test('requests are checked', async () => {
+    await assert.rejects(applyTemplates(req({ rootfsPath: 'relative' })), /absolute/);
+    await assert.rejects(applyTemplates(req({ triggers: ['bogus' as 'start'] })), /Unknown template trigger/);
     assert.throws(() => decodeTemplatesApply({ rootfsPath: '/x', triggers: 'start' }), /"triggers" must be an array/);
     const decoded = decodeTemplatesApply({ rootfsPath: '/x', triggers: ['start'], instance: { name: 'a', architecture: 'x86_64' }, config: { a: 'b' } });
     assert.deepEqual(decoded.instance, { name: 'a', architecture: 'x86_64', ephemeral: false, privileged: false });
     assert.deepEqual(decoded.devices, {});
   });
-});
-
-test('metadata.yaml round trip keeps templates and quotes what must stay text', () => {
-  const meta = parseMetadata(METADATA);
-  assert.equal(meta.creation_date, 1700000000);
-  assert.deepEqual(meta.templates['/etc/hosts'], { when: ['create', 'copy'], create_only: false, template: 'hosts.tpl', properties: {} });
-  assert.equal(meta.templates['/etc/network/interfaces']!.create_only, true);
-  const text = stringifyMetadata({ ...meta, properties: { release: '1.35', flag: 'true', description: 'a: b' } });
-  assert.match(text, /^architecture: x86_64\ncreation_date: 1700000000\nexpiry_date: 0\nproperties:\n/);
-  const back = parseMetadata(text);
-  assert.deepEqual(back.properties, { release: '1.35', flag: 'true', description: 'a: b' });
-  assert.deepEqual(back.templates, meta.templates);
-  assert.throws(() => parseMetadata('templates: [1]'), /templates must be a map/);
-  assert.throws(() => parseMetadata(': ['), /Failed to parse metadata.yaml/);
 });

@@ -33,7 +33,7 @@ export function templateRoutes(log?: AgentLogger): AgentRoute[] {
       handler: async ({ params, body }) => {
         const req = decodeTemplatesApply(body);
         if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(params['lxcName'] ?? '')) throw badRequest(`Invalid container name "${params['lxcName']}"`);
-        const result = applyTemplates(req);
+        const result = await applyTemplates(req);
         if (result.rendered.length) log?.info(`Applied templates to ${params['lxcName']}: ${result.rendered.join(', ')}`);
         return result;
       },

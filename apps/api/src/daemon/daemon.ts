@@ -55,7 +55,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
     new FastifyAdapter({
       serverFactory: listeners.serverFactory,
       bodyLimit: DEFAULT_BODY_LIMIT,
-      routerOptions: { ignoreTrailingSlash: true },
+      // No ignoreTrailingSlash: LXD's mux (StrictSlash off) answers 404 for `/1.0/images/` and the like.
       exposeHeadRoutes: false,
       return503OnClosing: false,
     } as ConstructorParameters<typeof FastifyAdapter>[0]),

@@ -80,7 +80,7 @@ describe('files API', { skip: !existsSync(main) && `agent not built (${main})` }
       lifecycle: (action, _project, name, _identity, context) => void events.push({ action, name, context }),
     };
     const routes = new FilesRoutes(new FilesService(resolver, agent.client));
-    app = new FastifyAdapter({ exposeHeadRoutes: false, routerOptions: { ignoreTrailingSlash: true } } as ConstructorParameters<typeof FastifyAdapter>[0]).getInstance() as unknown as FastifyInstance;
+    app = new FastifyAdapter({ exposeHeadRoutes: false } as ConstructorParameters<typeof FastifyAdapter>[0]).getInstance() as unknown as FastifyInstance;
     app.addHook('onRequest', async (req) => {
       (req.raw as TaggedRequest)[TRANSPORT] = 'unix';
     });

@@ -1,7 +1,6 @@
 // metadata.yaml: reading it out of an image file and validating it as LXD does (architecture known, creation date
 // set), plus the instance type the tarball holds (rootfs/ for containers, rootfs.img for VMs).
-import { parse } from 'yaml';
-import type { ImageMetadata, ImageMetadataTemplate, ImageType } from '@lxdts/api-types';
+import { type ImageMetadata, ImageMetadataError, type ImageType, parseImageMetadataYaml } from '@lxdts/api-types';
 import { badRequest } from '../http/api-error.js';
 import { architectureId } from './architectures.js';
 import { type ImageFileFormat, detectFileFormat } from './compression.js';
@@ -37,82 +36,15 @@ export async function readImageFile(path: string): Promise<ImageFileInfo> {
   return { metadata: parseImageMetadata(yamlText), type, format };
 }
 
-type Yaml = string | Yaml[] | { [key: string]: Yaml } | null | undefined;
-
-const isMap = (v: Yaml): v is { [key: string]: Yaml } => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function integer(value: Yaml, field: string): number {
-  if (value === undefined || value === null || value === '') return 0;
-  if (typeof value !== 'string' || !/^[-+]?\d+$/.test(value.trim())) {
-    throw badRequest(`Invalid metadata.yaml: ${field} must be an integer`);
-  }
-  return Number.parseInt(value, 10);
-}
-
-function stringMap(value: Yaml, field: string): Record<string, string> {
-  if (value === undefined || value === null || value === '') return {};
-  if (!isMap(value)) throw badRequest(`Invalid metadata.yaml: ${field} must be a map`);
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (v !== null && typeof v !== 'string') throw badRequest(`Invalid metadata.yaml: ${field}.${k} must be a string`);
-    out[k] = v ?? '';
-  }
-  return out;
-}
-
-function bool(value: Yaml, field: string): boolean {
-  if (value === undefined || value === null || value === '') return false;
-  const v = typeof value === 'string' ? value.toLowerCase() : '';
-  if (['true', 'yes', 'on', 'y'].includes(v)) return true;
-  if (['false', 'no', 'off', 'n'].includes(v)) return false;
-  throw badRequest(`Invalid metadata.yaml: ${field} must be a boolean`);
-}
-
-function template(value: Yaml, path: string): ImageMetadataTemplate {
-  if (!isMap(value)) throw badRequest(`Invalid metadata.yaml: templates.${path} must be a map`);
-  const when = value['when'] ?? [];
-  if (!Array.isArray(when) || when.some((w) => typeof w !== 'string')) {
-    throw badRequest(`Invalid metadata.yaml: templates.${path}.when must be a list of strings`);
-  }
-  const tpl = value['template'];
-  if (tpl !== undefined && tpl !== null && typeof tpl !== 'string') {
-    throw badRequest(`Invalid metadata.yaml: templates.${path}.template must be a string`);
-  }
-  return {
-    when: when as string[],
-    create_only: bool(value['create_only'], `templates.${path}.create_only`),
-    template: tpl ?? '',
-    properties: stringMap(value['properties'], `templates.${path}.properties`),
-  };
-}
-
-/** Parses and validates metadata.yaml. Every scalar is read as text (YAML failsafe), as Go's typed decoding would. */
+/** Parses metadata.yaml and validates it as LXD does for an import: a known architecture and a creation date. */
 export function parseImageMetadata(text: string): ImageMetadata {
-  let doc: Yaml;
+  let metadata: ImageMetadata;
   try {
-    doc = parse(text, { schema: 'failsafe' }) as Yaml;
+    metadata = parseImageMetadataYaml(text);
   } catch (err) {
-    throw badRequest(`Failed to parse metadata.yaml: ${(err as Error).message}`);
+    if (err instanceof ImageMetadataError) throw badRequest(err.message);
+    throw err;
   }
-  if (doc === null || doc === undefined || doc === '') doc = {};
-  if (!isMap(doc)) throw badRequest('Invalid metadata.yaml: not a map');
-  const architecture = doc['architecture'];
-  if (architecture !== undefined && architecture !== null && typeof architecture !== 'string') {
-    throw badRequest('Invalid metadata.yaml: architecture must be a string');
-  }
-  const templatesYaml = doc['templates'];
-  const templates: Record<string, ImageMetadataTemplate> = {};
-  if (templatesYaml !== undefined && templatesYaml !== null && templatesYaml !== '') {
-    if (!isMap(templatesYaml)) throw badRequest('Invalid metadata.yaml: templates must be a map');
-    for (const [path, tpl] of Object.entries(templatesYaml)) templates[path] = template(tpl, path);
-  }
-  const metadata: ImageMetadata = {
-    architecture: architecture ?? '',
-    creation_date: integer(doc['creation_date'], 'creation_date'),
-    expiry_date: integer(doc['expiry_date'], 'expiry_date'),
-    properties: stringMap(doc['properties'], 'properties'),
-    templates,
-  };
   architectureId(metadata.architecture);
   if (metadata.creation_date === 0) throw badRequest('Missing creation date');
   return metadata;
