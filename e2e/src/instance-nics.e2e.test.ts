@@ -45,6 +45,15 @@ describe('instance NICs (real containers)', { skip: ready ? false : 'needs root 
     assert.equal((await ok(['exec', 'n1', '--', 'cat', '/sys/class/net/eth0/address'])).trim(), hwaddr);
   });
 
+  test('a NIC whose parent does not exist is refused on a running container, and nothing changes', async () => {
+    const before = (await d.client.query('/1.0/instances/n1')).json as { devices: Record<string, unknown> };
+    const r = await d.lxc(['config', 'device', 'add', 'n1', 'eth9', 'nic', 'nictype=bridged', 'parent=lxdtsnosuchbr']);
+    assert.equal(r.code, 1, describeRun(r));
+    assert.match(r.stderr, /Failed to start device "eth9": Parent device "lxdtsnosuchbr" doesn't exist/);
+    const after = (await d.client.query('/1.0/instances/n1')).json as { devices: Record<string, unknown> };
+    assert.deepEqual(after.devices, before.devices);
+  });
+
   test('a p2p NIC is a veth pair without a bridge', async () => {
     await ok(['init', 'busybox', 'n2']);
     await ok(['config', 'device', 'add', 'n2', 'eth0', 'nic', 'nictype=p2p', 'name=eth0']);

@@ -51,6 +51,17 @@ describe('instances (real containers)', { skip: !isRoot || !haveLxc ? 'needs roo
     const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
     assert.ok(uid >= 1000000, `init runs as host uid ${uid}`);
     assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'init');
+    // As LXD: root's whole subordinate range is mapped, and the map is recorded in LXD's volatile keys.
+    const [nsid, hostid, size] = readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).map(Number);
+    assert.equal(nsid, 0);
+    assert.equal(hostid, uid);
+    assert.ok(size! > 65536, `map size ${size}`);
+    const config = (await d.client.query('/1.0/instances/c1')).json as { config: Record<string, string> };
+    const map = JSON.parse(config.config['volatile.idmap.current'] ?? '[]') as { Isuid: boolean; Hostid: number; Maprange: number }[];
+    assert.deepEqual(map.find((e) => e.Isuid), { Isuid: true, Isgid: false, Hostid: hostid, Nsid: 0, Maprange: size });
+    assert.equal(config.config['volatile.last_state.idmap'], config.config['volatile.idmap.current']);
+    assert.equal(config.config['volatile.idmap.base'], '0');
+    assert.match(config.config['volatile.cloud-init.instance-id'] ?? '', /^[0-9a-f-]{36}$/);
   });
 
   test('lxc exec: init is PID 1, exit codes, stdin, stderr, interactive pty', async () => {

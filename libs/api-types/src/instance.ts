@@ -9,8 +9,8 @@ export interface InstancePut {
   devices: Devices;
   ephemeral: boolean;
   profiles: string[];
-  /** Snapshot name to restore to. */
-  restore: string;
+  /** Snapshot name to restore to (PUT only; LXD omits it when empty, so GET never carries it). */
+  restore?: string;
   stateful: boolean;
   description: string;
 }

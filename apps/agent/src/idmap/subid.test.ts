@@ -18,12 +18,14 @@ test('rootRange picks root (or uid 0), the largest range', () => {
   assert.deepEqual(rootRange(parseSubIdFile('root:100000:65536\n0:5000000:1000000\n')), { start: 5000000, size: 1000000 });
 });
 
-test('defaultIdmap maps 65536 ids from the start of the ranges, or refuses a small range', () => {
+test("defaultIdmap maps root's whole range, as LXD, or refuses a range under 65536 ids", () => {
   assert.deepEqual(defaultIdmap({ start: 1000000, size: 1e9 }, { start: 2000000, size: 1e9 }), {
     uidBase: 1000000,
     gidBase: 2000000,
-    size: 65536,
+    size: 1e9,
   });
+  assert.deepEqual(defaultIdmap({ start: 100000, size: 65536 }, { start: 100000, size: 1e6 }), { uidBase: 100000, gidBase: 100000, size: 65536 });
+  assert.deepEqual(defaultIdmap({ start: 1, size: 1e9 }, { start: 1, size: 1e9 }, 65536), { uidBase: 1, gidBase: 1, size: 65536 });
   assert.equal(defaultIdmap({ start: 1, size: 1000 }, { start: 1, size: 1e9 }), null);
 });
 

@@ -5,8 +5,8 @@ import type { AgentIdRange, AgentIdmap } from '@lxdts/api-types';
 
 /** What LXD assumes when the shadow files are missing, and what the agent adds for root when absent. */
 export const DEFAULT_ROOT_RANGE: AgentIdRange = { start: 1_000_000, size: 1_000_000_000 };
-/** POSIX needs 0..65535 (root to nobody); LXD's isolated-map default size. */
-export const DEFAULT_MAP_SIZE = 65536;
+/** POSIX needs 0..65535 (root to nobody): the smallest range a container can run with. */
+export const MIN_MAP_SIZE = 65536;
 
 export interface SubIdEntry {
   owner: string;
@@ -37,9 +37,12 @@ export function rootRange(entries: readonly SubIdEntry[]): AgentIdRange | null {
   return best;
 }
 
-/** The map a container gets: `size` ids from the start of root's ranges (null if a range is too small). */
-export function defaultIdmap(uid: AgentIdRange, gid: AgentIdRange, size = DEFAULT_MAP_SIZE): AgentIdmap | null {
-  if (uid.size < size || gid.size < size) return null;
+/**
+ * The map a (non-isolated) container gets: as LXD, root's whole range (the smaller of the uid and gid ranges, as the
+ * map has one size), or `size` ids when given; null if a range is smaller than that or than MIN_MAP_SIZE.
+ */
+export function defaultIdmap(uid: AgentIdRange, gid: AgentIdRange, size = Math.min(uid.size, gid.size)): AgentIdmap | null {
+  if (size < MIN_MAP_SIZE || uid.size < size || gid.size < size) return null;
   return { uidBase: uid.start, gidBase: gid.start, size };
 }
 

@@ -1,7 +1,8 @@
-// The one way the agent runs an external command: execa with a timeout, captured output and debug logging.
+// The one way the agent runs an external command: node's child_process with a timeout, captured output and debug
+// logging. (No execa: on the exec and lifecycle paths its per-spawn overhead, a few ms, was measurable.)
+import { type ChildProcess, spawn as spawnChild } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
 import type { AgentLogger } from '../log.js';
 
 export interface RunOptions {
@@ -56,51 +57,86 @@ export interface ProcessRunner {
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
-
-interface ExecaOutcome {
-  exitCode?: number;
-  signal?: string;
-  timedOut?: boolean;
-  failed?: boolean;
-  originalMessage?: string;
-  stdout?: unknown;
-  stderr?: unknown;
-  durationMs?: number;
-}
-
-function exitCodeOf(r: ExecaOutcome): number {
-  if (typeof r.exitCode === 'number') return r.exitCode;
-  if (r.signal) {
-    const n = (constants.signals as Record<string, number>)[r.signal];
-    if (typeof n === 'number') return 128 + n;
-  }
-  return -1;
-}
+/** Captured output beyond this is dropped (the command keeps running). */
+const MAX_CAPTURE = 64 * 1024 * 1024;
 
 const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a));
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (typeof code === 'number') return code;
+  const n = signal ? (constants.signals as Record<string, number>)[signal] : undefined;
+  return typeof n === 'number' ? 128 + n : -1;
+}
+
+interface Started {
+  child: ChildProcess;
+  /** Exit code once the process is gone and its output streams are closed; -1 with `spawnError` if it never ran. */
+  closed: Promise<{ exitCode: number; spawnError?: Error; timedOut: boolean }>;
+}
+
+/** Spawns with piped stdio, the agent's environment plus `env`, and an optional SIGKILL deadline. */
+function start(file: string, args: readonly string[], options: RunOptions, stdin: 'pipe' | 'ignore'): Started {
+  const child = spawnChild(file, args, {
+    cwd: options.cwd ?? '/',
+    env: options.env ? { ...process.env, ...options.env } : process.env,
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
+  let timedOut = false;
+  const timeout = options.timeoutMs ?? 0;
+  const timer =
+    timeout > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, timeout)
+      : undefined;
+  timer?.unref();
+  const closed = new Promise<{ exitCode: number; spawnError?: Error; timedOut: boolean }>((resolve) => {
+    child.once('error', (spawnError) => {
+      // Only a failed spawn has no pid; errors of a running child (kill failures) are not its end.
+      if (child.pid !== undefined) return;
+      clearTimeout(timer);
+      resolve({ exitCode: -1, spawnError, timedOut });
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode: exitCodeOf(code, signal), timedOut });
+    });
+  });
+  return { child, closed };
+}
+
+/** Collects a stream as UTF-8 text, up to MAX_CAPTURE bytes. */
+function capture(stream: Readable | null): () => string {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream?.on('data', (c: Buffer) => {
+    if (size >= MAX_CAPTURE) return;
+    chunks.push(c);
+    size += c.length;
+  });
+  return () => Buffer.concat(chunks).toString('utf8');
+}
 
 export function createProcessRunner(log: AgentLogger): ProcessRunner {
   const tryRun = async (file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
     const command = [file, ...args].map(quote).join(' ');
-    const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const r = (await execa(file, args, {
-      reject: false,
-      timeout: timeout > 0 ? timeout : undefined,
-      killSignal: 'SIGKILL',
-      input: options.input,
-      stdin: options.input === undefined ? 'ignore' : 'pipe',
-      cwd: options.cwd ?? '/',
-      env: options.env,
-      stripFinalNewline: false,
-      maxBuffer: 64 * 1024 * 1024,
-    })) as ExecaOutcome;
+    const began = performance.now();
+    const { child, closed } = start(file, args, { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS }, options.input === undefined ? 'ignore' : 'pipe');
+    const stdout = capture(child.stdout);
+    const stderr = capture(child.stderr);
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined); // The command may exit without reading its input.
+      child.stdin.end(options.input);
+    }
+    const end = await closed;
     const result: RunResult = {
       command,
-      exitCode: exitCodeOf(r),
-      stdout: typeof r.stdout === 'string' ? r.stdout : '',
-      stderr: typeof r.stderr === 'string' ? r.stderr : r.failed && r.exitCode === undefined ? (r.originalMessage ?? '') : '',
-      timedOut: r.timedOut === true,
-      durationMs: r.durationMs ?? 0,
+      exitCode: end.exitCode,
+      stdout: stdout(),
+      stderr: end.spawnError ? end.spawnError.message : stderr(),
+      timedOut: end.timedOut,
+      durationMs: performance.now() - began,
     };
     log.debug(`run ${command}: exit ${result.exitCode}${result.timedOut ? ' (timeout)' : ''} in ${result.durationMs.toFixed(1)} ms`);
     if (result.exitCode !== 0 && result.stderr) log.debug(`run ${file} stderr: ${result.stderr.trim()}`);
@@ -116,29 +152,15 @@ export function createProcessRunner(log: AgentLogger): ProcessRunner {
     },
     spawn(file, args, options = {}) {
       const command = [file, ...args].map(quote).join(' ');
-      const started = performance.now();
-      const timeout = options.timeoutMs ?? 0;
-      const child = execa(file, args, {
-        reject: false,
-        buffer: false,
-        timeout: timeout > 0 ? timeout : undefined,
-        killSignal: 'SIGKILL',
-        stdin: 'pipe',
-        stdout: 'pipe',
-        stderr: 'pipe',
-        cwd: options.cwd ?? '/',
-        env: options.env,
-      });
-      const exited = Promise.resolve(child).then(
-        (r) => exitCodeOf(r as ExecaOutcome),
-        () => -1,
-      );
-      void exited.then((code) => log.debug(`spawn ${command}: exit ${code} after ${(performance.now() - started).toFixed(1)} ms`));
+      const began = performance.now();
+      const { child, closed } = start(file, args, options, 'pipe');
+      const exited = closed.then((end) => end.exitCode);
+      void exited.then((code) => log.debug(`spawn ${command}: exit ${code} after ${(performance.now() - began).toFixed(1)} ms`));
       return {
         pid: child.pid,
-        stdin: child.stdin,
-        stdout: child.stdout,
-        stderr: child.stderr,
+        stdin: child.stdin as Writable,
+        stdout: child.stdout as Readable,
+        stderr: child.stderr as Readable,
         exited,
         kill: (signal: NodeJS.Signals = 'SIGKILL') => void child.kill(signal),
       };

@@ -28,6 +28,8 @@ export interface ContainerRuntime {
   readLog(lxcName: string, file: string): Promise<string>;
   /** Empties a log file (console.log), as `lxc console --show-log` clearing / DELETE on logs. */
   clearLog(lxcName: string, file: string): Promise<void>;
+  /** Resolves the devices against this host as a start would; throws the start's 400 when one cannot be set up. */
+  checkDevices(spec: AgentInstanceSpec): void;
   /** Applies `limits.*` keys to a running container's cgroups (`lxc.cgroup.*` equivalents). */
   applyLimits(lxcName: string, config: Record<string, string>): Promise<void>;
   unfreeze(lxcName: string): Promise<void>;

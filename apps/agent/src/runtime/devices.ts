@@ -142,7 +142,7 @@ function resolveNic(
   const needParent = () => {
     if (!parent) throw badRequest(`Device "${dev}": missing parent for nictype "${nictype}"`);
     if (!IFNAME.test(parent)) throw badRequest(`Invalid value for device "${dev}" parent: ${parent}`);
-    if (!host.interfaceExists(parent)) throw badRequest(`Parent device '${parent}' doesn't exist`);
+    if (!host.interfaceExists(parent)) throw badRequest(`Failed to start device "${dev}": Parent device "${parent}" doesn't exist`);
     return parent;
   };
   const vethHostName = () => {

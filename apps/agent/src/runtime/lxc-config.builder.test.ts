@@ -242,7 +242,7 @@ describe('NIC devices', () => {
   });
   test('errors: missing parent, unknown bridge, bad values, unsupported nictype', () => {
     rejects400(() => build(spec({ devices: { e: { type: 'nic', nictype: 'bridged' } } })), /missing parent/);
-    rejects400(() => build(spec({ devices: { e: { type: 'nic', nictype: 'bridged', parent: 'nobr' } } })), /Parent device 'nobr' doesn't exist/);
+    rejects400(() => build(spec({ devices: { e: { type: 'nic', nictype: 'bridged', parent: 'nobr' } } })), /Failed to start device "e": Parent device "nobr" doesn't exist/);
     rejects400(() => build(spec({ devices: { e: { type: 'nic', nictype: 'bridged', parent: 'lxdbr0', hwaddr: 'zz' } } })), /hwaddr/);
     rejects400(() => build(spec({ devices: { e: { type: 'nic', nictype: 'p2p', mtu: '10' } } })), /mtu/);
     rejects400(() => build(spec({ devices: { e: { type: 'nic', nictype: 'p2p', name: 'a/b' } } })), /name/);

@@ -287,6 +287,12 @@ export class LxcRuntime implements ContainerRuntime {
     return join(this.logDir(lxcName), file);
   }
 
+  /** Resolves the devices against this host as a start would (parents, sources); throws the start's 400. */
+  checkDevices(spec: AgentInstanceSpec): void {
+    checkName(spec.lxcName);
+    resolveDevices(spec, hostDeviceView);
+  }
+
   async applyLimits(lxcName: string, config: Record<string, string>): Promise<void> {
     for (const { key, value } of limitSettings(config, this.host)) {
       await this.runner.run('lxc-cgroup', [...this.lxcArgs(lxcName), key, value], { timeoutMs: 10_000 });

@@ -5,7 +5,7 @@ import { LxcConsoleLauncher } from '../console/console-launcher.js';
 import { fileRoutes } from '../files/files.routes.js';
 import { ExecStreamServer } from '../exec/exec-stream.server.js';
 import { LxcExecLauncher } from '../exec/exec-launcher.js';
-import { DEFAULT_MAP_SIZE, type HostIdmap, defaultIdmap, readHostIdmap } from '../idmap/subid.js';
+import { type HostIdmap, defaultIdmap, readHostIdmap } from '../idmap/subid.js';
 import { type AgentLogger, silentLogger } from '../log.js';
 import { agentPaths } from '../paths.js';
 import { type ProcessRunner, createProcessRunner } from '../process/run.js';
@@ -55,7 +55,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     lxcVersion: version.exitCode === 0 ? version.stdout.trim() : '',
     lxcPath: paths.lxcPath,
     hostIdmap,
-    defaultIdmap: hostIdmap ? defaultIdmap(hostIdmap.uid, hostIdmap.gid, DEFAULT_MAP_SIZE) : null,
+    defaultIdmap: hostIdmap ? defaultIdmap(hostIdmap.uid, hostIdmap.gid) : null,
     cgroupLayout: host.cgroupLayout,
   };
   const routes = [...agentRoutes({ runtime, storage, ready: () => ready }), ...fileRoutes()];

@@ -63,6 +63,7 @@ describe('agent HTTP server', () => {
     },
     unfreeze: async () => undefined,
     applyLimits: async () => undefined,
+    checkDevices: () => undefined,
     summary: async (n) => ({ lxcName: n, status: 'Running', status_code: 103, pid: 42 }),
     readLog: async () => '',
     clearLog: async () => undefined,

@@ -69,6 +69,15 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
     },
     {
       method: 'POST',
+      path: '/instances/:lxcName/devices/check',
+      handler: async ({ params, body: b }) => {
+        const spec = decodeSpec(asObject(body(b)['spec'], '"spec"'));
+        if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        runtime.checkDevices(spec);
+      },
+    },
+    {
+      method: 'POST',
       path: '/instances/:lxcName/limits',
       handler: async ({ params, body: b }) => runtime.applyLimits(name(params), stringMap(body(b), 'config')),
     },

@@ -98,6 +98,11 @@ export class AgentClient {
     await this.call('POST', `/instances/${enc(lxcName)}/logs/${enc(file)}/clear`);
   }
 
+  /** Whether the container's devices can be set up on this host now (400 with the reason when not). */
+  async checkDevices(spec: AgentInstanceSpec, options?: AgentCallOptions): Promise<void> {
+    await this.call('POST', `/instances/${enc(spec.lxcName)}/devices/check`, { spec }, options);
+  }
+
   /** Applies `limits.*` to a running container's cgroups. */
   async applyLimits(lxcName: string, req: { config: Record<string, string> }): Promise<void> {
     await this.call('POST', `/instances/${enc(lxcName)}/limits`, req);

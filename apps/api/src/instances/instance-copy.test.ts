@@ -42,6 +42,7 @@ test('planCopy: what the client sent (lxc copy strips volatile keys) under the s
     'volatile.base_image': 'abc',
     'volatile.last_state.idmap': '[]',
     'volatile.uuid': 'new-uuid',
+    'volatile.cloud-init.instance-id': 'new-uuid',
     'volatile.apply_template': 'copy',
   });
   assert.deepEqual(plan.devices, { eth0: { type: 'nic', network: 'other' }, data: { type: 'disk', source: '/srv', path: '/srv' } });

@@ -42,6 +42,7 @@ export function planCopy(
   const devices: Devices = { ...requested.devices };
   for (const [name, dev] of Object.entries(source.devices)) if (!Object.hasOwn(devices, name)) devices[name] = { ...dev };
   if (!config['volatile.uuid']) config['volatile.uuid'] = newUuid();
+  if (!config['volatile.cloud-init.instance-id']) config['volatile.cloud-init.instance-id'] = newUuid();
   config['volatile.apply_template'] = 'copy';
   return { config, devices, skipped };
 }

@@ -6,6 +6,7 @@ import type { Identity } from '../auth/identity.js';
 import { badRequest } from '../http/api-error.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { lxcNameOf, rootDisk } from './instance-expansion.js';
+import { startedIdmapKeys } from './instance-idmap.js';
 import type { InstanceRow } from './instances.repository.js';
 import { InstancesService } from './instances.service.js';
 
@@ -84,7 +85,7 @@ export class InstancePowerService {
     await this.instances.repo.transaction(async (tx) => {
       await this.instances.repo.setConfig(
         row.id,
-        { ...result.volatile, 'volatile.last_state.power': 'RUNNING', ...(pending ? { 'volatile.apply_template': '' } : {}) },
+        { ...result.volatile, ...startedIdmapKeys(spec.idmap), 'volatile.last_state.power': 'RUNNING', ...(pending ? { 'volatile.apply_template': '' } : {}) },
         tx,
       );
       await this.instances.repo.touch(row.id, tx);
@@ -125,22 +126,8 @@ export class InstancePowerService {
     );
   }
 
-  /** What the agent needs to start the container: expanded config and devices, rootfs, idmap (no status check). */
+  /** What the agent needs to start the container (no status check). */
   private async spec(row: InstanceRow): Promise<AgentInstanceSpec> {
-    const [{ config, devices }, ready] = await Promise.all([this.instances.expanded(row), this.instances.agent.ready()]);
-    const source = (await this.instances.repo.poolSource(rootDisk(devices)?.pool ?? '')) ?? '';
-    const privileged = config['security.privileged'] === 'true';
-    if (!privileged && !ready.defaultIdmap) throw badRequest('No uid/gid allocation configured for root in /etc/subuid and /etc/subgid');
-    const lxcName = lxcNameOf(row.project, row.name);
-    return {
-      name: row.name,
-      project: row.project,
-      lxcName,
-      rootfsPath: `${source}/containers/${lxcName}/rootfs`,
-      architecture: row.architecture,
-      config,
-      devices,
-      idmap: privileged ? null : ready.defaultIdmap,
-    };
+    return this.instances.agentSpec(row, await this.instances.expanded(row));
   }
 }

@@ -2,7 +2,7 @@
 // Power actions live in InstancePowerService; both reach the host through the agent.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Devices, Instance, InstanceFull, InstancePut, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
+import type { AgentIdmap, AgentInstanceSpec, Devices, Instance, InstanceFull, InstancePut, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
 import type { AgentClient } from '../agent/agent.client.js';
 import { type Identity, canAccessProject } from '../auth/identity.js';
 import { AGENT_CLIENT } from '../daemon/tokens.js';
@@ -18,6 +18,7 @@ import { expandConfig, expandDevices, lxcNameOf, rootDisk, validateInstanceName 
 import type { InstanceTarget, InstanceTargetResolver } from './instance-target.js';
 import { validateInstanceConfig, validateInstanceDevices } from './instance-validation.js';
 import { planCopy } from './instance-copy.js';
+import { createdIdmapKeys } from './instance-idmap.js';
 import { type InstanceRow, InstancesRepository, type NewInstance, type ProfileData } from './instances.repository.js';
 
 /** The part of an instance its ETag covers (LXD: architecture, config, devices, ephemeral, profiles). */
@@ -28,6 +29,9 @@ export const instanceEtag = (i: Pick<Instance, 'architecture' | 'config' | 'devi
   i.ephemeral,
   i.profiles,
 ];
+
+/** The device types LXD's database stores (lxd/db/cluster/devices.go). */
+const DEVICE_TYPES = new Set(['none', 'nic', 'disk', 'unix-char', 'unix-block', 'usb', 'gpu', 'infiniband', 'proxy', 'unix-hotplug', 'tpm', 'pci']);
 
 export interface Expanded {
   config: Record<string, string>;
@@ -134,6 +138,30 @@ export class InstancesService implements InstanceTargetResolver {
     };
   }
 
+  /** What the agent needs to start (or check) the container with this expanded config and these devices. */
+  async agentSpec(row: InstanceRow, { config, devices }: Expanded): Promise<AgentInstanceSpec> {
+    const privileged = config['security.privileged'] === 'true';
+    const [idmap, source] = await Promise.all([this.idmapFor(config), this.repo.poolSource(rootDisk(devices)?.pool ?? '')]);
+    if (!privileged && !idmap) throw badRequest('No uid/gid allocation configured for root in /etc/subuid and /etc/subgid');
+    const lxcName = lxcNameOf(row.project, row.name);
+    return {
+      name: row.name,
+      project: row.project,
+      lxcName,
+      rootfsPath: `${source ?? ''}/containers/${lxcName}/rootfs`,
+      architecture: row.architecture,
+      config,
+      devices,
+      idmap,
+    };
+  }
+
+  /** The map a container with this expanded config runs with: none when privileged, else the host's default. */
+  async idmapFor(expandedConfig: Record<string, string>): Promise<AgentIdmap | null> {
+    if (expandedConfig['security.privileged'] === 'true') return null;
+    return (await this.agent.ready()).defaultIdmap;
+  }
+
   /** Live status from the agent; unknown containers are Stopped. */
   async statusOf(lxcName: string): Promise<{ status: string; status_code: number; pid: number }> {
     return this.agent.instance(lxcName);
@@ -156,7 +184,7 @@ export class InstancesService implements InstanceTargetResolver {
       for (const [i, row] of rows.entries()) {
         const state = states[lxcNameOf(row.project, row.name)];
         const inst = await this.toApi(row, state === undefined ? STOPPED : (state ?? UNREADABLE), cache);
-        out[i] = { ...inst, state: inst.status === 'Stopped' ? stoppedState() : (state ?? null), snapshots: [], backups: [] };
+        out[i] = { ...inst, state: inst.status === 'Stopped' ? stoppedState() : (state ?? null), snapshots: null, backups: null };
       }
     } else {
       const statuses = new Map((await this.agent.listInstances()).map((s) => [s.lxcName, s]));
@@ -206,6 +234,8 @@ export class InstancesService implements InstanceTargetResolver {
       config['volatile.apply_template'] = 'create';
     }
     config['volatile.uuid'] = randomUUID();
+    config['volatile.cloud-init.instance-id'] = randomUUID();
+    Object.assign(config, createdIdmapKeys(await this.idmapFor(expandConfig(ordered, config))));
     const devices = post.devices;
     const architecture = image?.image.architecture || post.architecture || 'x86_64';
     await this.reserve(projectId, { name: post.name, architecture, ephemeral: post.ephemeral, description: post.description, config, devices, profileIds: ordered.map((p) => p.id), poolId });
@@ -255,6 +285,9 @@ export class InstancesService implements InstanceTargetResolver {
     const plan = planCopy(src, { config: post.config, devices: post.devices });
     const profileNames = post.profiles ?? src.profiles;
     const { ordered, poolId, poolSource } = await this.checkNew(project, plan.config, plan.devices, profileNames);
+    // The copied files keep the source's map (volatile.last_state.idmap came with the copy).
+    const { 'volatile.last_state.idmap': _copiedState, ...created } = createdIdmapKeys(await this.idmapFor(expandConfig(ordered, plan.config)));
+    Object.assign(plan.config, created);
     const srcLxcName = lxcNameOf(src.project, src.name);
     const srcPoolSource = await this.repo.poolSource(rootDisk((await this.expanded(src)).devices)?.pool ?? '');
     if (!srcPoolSource) throw badRequest(`The storage pool of instance "${src.name}" has no source`);
@@ -307,6 +340,11 @@ export class InstancesService implements InstanceTargetResolver {
     for (const n of profileNames) if (!profiles.get(n)) throw badRequest(`Requested profile "${n}" doesn't exist`);
     const ordered = profileNames.map((n) => profiles.get(n)!);
     validateInstanceConfig(config, 'Failed creating instance record');
+    // LXD's database refuses a device type it has no code for before any device validation runs.
+    for (const d of Object.values(devices)) {
+      const type = d['type'] ?? '';
+      if (type !== '' && !DEVICE_TYPES.has(type)) throw badRequest(`Failed creating instance record: Invalid device type ${type}`);
+    }
     const expandedDevices = expandDevices(ordered, devices);
     const networkProject = await this.projects.networkProject(await this.projectRow(project));
     validateInstanceDevices(devices, expandedDevices, {
@@ -366,6 +404,11 @@ export class InstancesService implements InstanceTargetResolver {
     });
     const oldRoot = rootDisk((await this.expanded(row)).devices);
     if (oldRoot && rootDisk(expandedDevices)?.pool !== oldRoot.pool) throw badRequest('Changing the root disk pool is not supported');
+    const lxcName = lxcNameOf(project, name);
+    const status = await this.statusOf(lxcName);
+    const live = status.status === 'Running' || status.status === 'Frozen';
+    // A running container's devices must be startable now (LXD starts added ones at once): check before saving.
+    if (live) await this.agent.checkDevices(await this.agentSpec(row, { config: expandConfig(ordered, config), devices: expandedDevices }));
     await this.repo.transaction((tx) =>
       this.repo.update(tx, row.id, {
         config,
@@ -375,9 +418,7 @@ export class InstancesService implements InstanceTargetResolver {
         ephemeral: has('ephemeral') ? put.ephemeral : row.ephemeral,
       }),
     );
-    const lxcName = lxcNameOf(project, name);
-    const status = await this.statusOf(lxcName);
-    if (status.status === 'Running' || status.status === 'Frozen') {
+    if (live) {
       const limits = Object.fromEntries(
         Object.entries(expandConfig(ordered, config)).filter(([k]) => k.startsWith('limits.')),
       );
@@ -463,7 +504,6 @@ export class InstancesService implements InstanceTargetResolver {
       location: 'none',
       type: row.type,
       project: row.project,
-      restore: '',
     };
   }
 
@@ -472,7 +512,8 @@ export class InstancesService implements InstanceTargetResolver {
       inst.status === 'Stopped'
         ? stoppedState()
         : await this.agent.state(lxcNameOf(row.project, row.name)).catch(() => null);
-    return { ...inst, state, snapshots: [], backups: [] };
+    // No snapshots or backups yet: LXD sends null for empty lists here.
+    return { ...inst, state, snapshots: null, backups: null };
   }
 
   private projectRow(project: string) {
