@@ -2,7 +2,7 @@
 # Idempotent installer for lxdts on Debian 12, run as root (CI runs it too, with CI=true and no stdin):
 #   1. Debian packages the project needs now and soon (apt-get update only when one is missing);
 #   2. npm ci (skipped when node_modules matches package-lock.json and the Node version: see the stamp file);
-#   3. npm run build;
+#   3. npm run build, and the dqlite sidecar (libs/raft-store/native);
 #   4. `lxdts` on PATH (/usr/local/bin/lxdts → this checkout's apps/api/dist/cli/main.js) and the `lxd` group.
 # Environment: LXDTS_SKIP_APT=1 skips step 1 (e.g. on a machine that is not Debian), LXDTS_FORCE_NPM_CI=1 forces 2.
 set -euo pipefail
@@ -18,10 +18,12 @@ APT_OPTS=(-o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg:
 # lxd-client: the real `lxc` 5.0.2 client (e2e tests, users); lxc: liblxc tools (container runtime);
 # busybox-static: test images; sqlite3: database checks; curl/jq/openssl/python3: scripts, benchmarks, compare;
 # make/g++: better-sqlite3 compiles from source; iproute2/nftables/iptables/dnsmasq-base: networks;
-# btrfs-progs/squashfs-tools/xz-utils/rsync: storage and images; uidmap: unprivileged containers.
+# btrfs-progs/squashfs-tools/xz-utils/rsync: storage and images; uidmap: unprivileged containers;
+# gcc/pkg-config/libdqlite-dev/libraft-dev: the dqlite node sidecar (clustering; pulls libdqlite0).
 PACKAGES=(
   lxd-client lxc busybox-static sqlite3 curl jq openssl python3 make g++
   iproute2 nftables iptables dnsmasq-base btrfs-progs squashfs-tools xz-utils zstd rsync uidmap python3-pylxd
+  gcc pkg-config libdqlite-dev libraft-dev
 )
 
 # ---- 1. Debian packages -----------------------------------------------------------------------------------
@@ -62,6 +64,9 @@ fi
 # ---- 3. build ---------------------------------------------------------------------------------------------
 say "npm run build"
 npm run build --silent </dev/null
+# The dqlite node sidecar (C, against Debian's libdqlite); rebuilt only when its source changed.
+sh libs/raft-store/native/build.sh
+[ -x libs/raft-store/native/build/lxdts-dqlite ] || die "the dqlite sidecar did not build"
 
 # ---- 4. lxdts on PATH, lxd group --------------------------------------------------------------------------
 CLI="$REPO/apps/api/dist/cli/main.js"

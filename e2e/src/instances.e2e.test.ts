@@ -79,6 +79,29 @@ describe('instances (real containers)', { skip: !isRoot || !haveLxc ? 'needs roo
     assert.match(tty.stdout, /\/dev\/pts\/\d+/);
   });
 
+  test('exec with record-output: the output files are listed, served as they are and deleted under /logs', async () => {
+    const post = await d.request({
+      method: 'POST',
+      path: '/1.0/instances/c1/exec',
+      body: { command: ['sh', '-c', 'printf "out\\001\\n"; echo err >&2'], 'record-output': true, 'wait-for-websocket': false, interactive: false },
+    });
+    assert.equal(post.status, 202, post.text);
+    const done = await d.request({ path: `/1.0/operations/${post.json.metadata.id}/wait?timeout=30` });
+    const output = done.json.metadata.metadata.output as Record<string, string>;
+    assert.match(output['1'] ?? '', /^\/1\.0\/instances\/c1\/logs\/exec_[0-9a-f-]+\.stdout$/);
+    const list = (await d.request({ path: '/1.0/instances/c1/logs' })).json.metadata as string[];
+    assert.ok(list.includes(output['1']!) && list.includes(output['2']!) && list.includes('/1.0/instances/c1/logs/lxc.log'), JSON.stringify(list));
+    const stdout = await d.request({ path: output['1']! });
+    assert.deepEqual([stdout.status, stdout.headers['content-type'], stdout.text], [200, 'application/octet-stream', 'out\u0001\n']);
+    assert.equal((await d.request({ path: output['2']! })).text, 'err\n');
+    const lxcLog = await d.request({ method: 'DELETE', path: '/1.0/instances/c1/logs/lxc.log' });
+    assert.deepEqual([lxcLog.status, lxcLog.json.error], [400, 'lxc.log and lxc.conf may not be deleted']);
+    assert.equal((await d.request({ method: 'DELETE', path: output['1']! })).status, 200);
+    assert.equal((await d.request({ method: 'DELETE', path: output['1']! })).status, 404);
+    assert.ok(!((await d.request({ path: '/1.0/instances/c1/logs' })).json.metadata as string[]).includes(output['1']!));
+    assert.equal((await d.request({ path: '/1.0/instances/c1/logs/console.log' })).status, 400);
+  });
+
   test('lxc file push and pull round-trip 1 MiB with uid, gid and mode; no path leaves the rootfs', async () => {
     const dir = makeTempDir('files');
     try {

@@ -2,6 +2,7 @@
 // its paths, handlers per verb and their access rules (see http/route.ts).
 import type { Type } from '@nestjs/common';
 import { CertificatesRoutes } from './certificates/certificates.routes.js';
+import { ClusterRoutes } from './cluster/cluster.routes.js';
 import { ConsoleRoutes } from './console/console.routes.js';
 import type { RouteProvider } from './http/route.js';
 import { ExecRoutes } from './exec/exec.routes.js';
@@ -34,4 +35,5 @@ export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
   FilesRoutes,
   ExecRoutes,
   ConsoleRoutes,
+  ClusterRoutes,
 ];

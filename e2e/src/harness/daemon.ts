@@ -17,7 +17,8 @@ import { type RunResult, run } from './run.js';
 export const REFERENCE_LXD_BIN = process.env['E2E_DAEMON_BIN'] || '';
 export const DAEMON_IS_LXDTS = REFERENCE_LXD_BIN === '';
 
-function daemonCommand(): { file: string; prefix: string[]; daemonArgs: string[] } {
+/** How to run the daemon binary: `file prefix... daemonArgs...` starts it, `file prefix... ARGS` runs a CLI verb. */
+export function daemonCommand(): { file: string; prefix: string[]; daemonArgs: string[] } {
   if (REFERENCE_LXD_BIN) return { file: REFERENCE_LXD_BIN, prefix: [], daemonArgs: ['--group', 'root'] };
   return { file: process.execPath, prefix: [LXDTS_CLI], daemonArgs: ['daemon'] };
 }
@@ -27,6 +28,11 @@ export interface DaemonStartOptions {
   args?: string[];
   /** Seconds for `lxdts waitready` (default 60). */
   readyTimeout?: number;
+  /** Program and arguments the daemon command is appended to, e.g. `['ip', 'netns', 'exec', NS]`; it must `exec`
+   * the command so that `pid` stays the daemon's. */
+  commandPrefix?: readonly string[];
+  /** Extra environment for the daemon and `cli()` (undefined removes a variable). */
+  env?: Record<string, string | undefined>;
 }
 
 export class TestDaemon {
@@ -75,13 +81,13 @@ export class TestDaemon {
   }
 
   env(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-    return cleanEnv({ LXD_DIR: this.lxdDir, ...extra });
+    return cleanEnv({ ...this.options.env, LXD_DIR: this.lxdDir, ...extra });
   }
 
   /** `lxdts ARGS...` (the admin CLI; `lxd ARGS...` in reference mode) against this daemon. */
-  cli(args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
+  cli(args: readonly string[], timeoutMs = 60_000, input?: string | Buffer): Promise<RunResult> {
     const c = daemonCommand();
-    return run(c.file, [...c.prefix, ...args], { env: this.env(), timeoutMs });
+    return run(c.file, [...c.prefix, ...args], { env: this.env(), timeoutMs, ...(input === undefined ? {} : { input }) });
   }
 
   /** `lxc ARGS...` with the default client. */
@@ -110,7 +116,8 @@ export class TestDaemon {
     let child: ChildProcess;
     try {
       const c = daemonCommand();
-      child = spawn(c.file, [...c.prefix, ...c.daemonArgs, ...(this.options.args ?? [])], {
+      const [file, ...wrapper] = [...(this.options.commandPrefix ?? []), c.file];
+      child = spawn(file!, [...wrapper, ...c.prefix, ...c.daemonArgs, ...(this.options.args ?? [])], {
         env: this.env(),
         stdio: ['ignore', fd, fd],
       });

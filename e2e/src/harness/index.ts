@@ -1,4 +1,5 @@
-// The e2e harness: daemons on temporary LXD_DIRs, the real `lxc`, raw HTTP clients, ports and cleanup.
+// The e2e harness: daemons on temporary LXD_DIRs, the real `lxc`, raw HTTP clients, ports and cleanup; private
+// networks of namespaces and multi-member clusters on them.
 export * from './cleanup.js';
 export * from './daemon.js';
 export * from './http-client.js';
@@ -8,3 +9,5 @@ export * from './ports.js';
 export * from './run.js';
 export * from './yaml-docs.js';
 export * from './images.js';
+export * from './netns.js';
+export * from './cluster.js';

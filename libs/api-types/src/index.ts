@@ -13,3 +13,4 @@ export * from './instance.js';
 export * from './agent/index.js';
 export * from './image.js';
 export * from './image-metadata-yaml.js';
+export type * from './cluster.js';

@@ -15,6 +15,11 @@ export type StoreScope = 'local' | 'global';
 
 export interface Store {
   readonly db: Db;
+  /**
+   * The member's own tables (local_config, raft_nodes) when they live apart from `db` — clustered, `db` is the
+   * replicated database and these stay in the member's SQLite file. Absent: they are in `db`.
+   */
+  readonly local?: Db;
   /** Runs `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs one raw SQL statement against the local or global database. */

@@ -4,28 +4,16 @@
 // TCSAFLUSH), echoes lines, answers `size` with its terminal size, exits cleanly on SIGTERM, and reports attach
 // failures as liblxc ERROR lines on its stderr (fd 3).
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { AgentConsoleStart } from '@lxdts/api-types';
 import { conflict } from '../errors.js';
-import { createLogger, silentLogger } from '../log.js';
 import { createProcessRunner } from '../process/run.js';
-import { type AgentHttpServer, listenAgentHttp } from '../server/http-server.js';
+import { StreamTestClient } from '../testing/stream-test-client.js';
+import { type StreamTestServer, processAlive as alive, serveStreamForTest, streamTestLogger } from '../testing/stream-test-server.js';
 import { type ConsoleLaunch, initialTerminalSettings, ptyLaunch } from './console-command.js';
 import type { ConsoleLauncher } from './console-launcher.js';
 import { ConsoleStreamServer } from './console-stream.server.js';
-import { ConsoleTestClient } from './console-test-client.js';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The stand-in console program, by container name. */
@@ -56,34 +44,27 @@ const localLauncher: ConsoleLauncher = {
 };
 
 describe('console stream (local stand-in for lxc-console)', () => {
-  let dir = '';
   let sock = '';
-  let http: AgentHttpServer;
+  let server: StreamTestServer;
   let consoles: ConsoleStreamServer;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lxdts-console-'));
-    sock = join(dir, 'agent.socket');
-    const debugFile = process.env['LXDTS_TEST_DEBUG_FILE'];
-    const log = debugFile ? createLogger('debug', (l) => appendFileSync(debugFile, l)) : process.env['LXDTS_TEST_DEBUG'] ? createLogger('debug') : silentLogger;
+    const log = streamTestLogger();
     consoles = new ConsoleStreamServer({ runner: createProcessRunner(log), launcher: localLauncher, log, attachTimeoutMs: 1_500, detachGraceMs: 1_000 });
-    http = await listenAgentHttp(sock, [], silentLogger, (req, socket, head) => consoles.handleUpgrade(req, socket, head));
+    server = await serveStreamForTest(consoles, 'lxdts-console-');
+    sock = server.sock;
   });
-  after(async () => {
-    consoles.close();
-    await http.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => server.close());
 
   test('started once the program has set its terminal up; input sent before is kept; output relayed', async () => {
-    const c = await ConsoleTestClient.open(sock, 'console', { width: 80, height: 24 });
-    c.input('early\n');
+    const c = await StreamTestClient.console(sock, 'console', { width: 80, height: 24 });
+    c.stdin('early\n');
     await c.waitFor((t) => t.started !== null, 'started');
-    await c.waitForOutput(/got:early\n/);
-    c.input('second\n');
-    await c.waitForOutput(/got:second\n/);
+    await c.waitForStdout(/got:early\n/);
+    c.stdin('second\n');
+    await c.waitForStdout(/got:second\n/);
     assert.equal(c.transcript.order[0], 'started');
-    c.input('bye\n');
+    c.stdin('bye\n');
     const t = await c.finished();
     assert.deepEqual(t.exit, { detached: false, exitCode: 0 });
     assert.deepEqual(t.order.slice(-2), ['eof1', 'exit']);
@@ -91,31 +72,31 @@ describe('console stream (local stand-in for lxc-console)', () => {
 
   test('initial size and window-resize reach the terminal; the launch hears of each change', async () => {
     windowChanges = 0;
-    const c = await ConsoleTestClient.open(sock, 'console', { width: 100, height: 40 });
-    c.input('size\n');
-    await c.waitForOutput(/40 100\n/);
+    const c = await StreamTestClient.console(sock, 'console', { width: 100, height: 40 });
+    c.stdin('size\n');
+    await c.waitForStdout(/40 100\n/);
     assert.equal(windowChanges, 1);
     c.resize(120, 50);
     await sleep(400);
-    c.input('size\n');
-    await c.waitForOutput(/50 120\n/);
+    c.stdin('size\n');
+    await c.waitForStdout(/50 120\n/);
     // After the stty, twice (lxc-console passes the size on asynchronously).
     assert.equal(windowChanges, 3);
     c.close();
   });
 
   test('a resize before the program is attached is applied once it is', async () => {
-    const c = await ConsoleTestClient.open(sock, 'console', { width: 80, height: 24 });
+    const c = await StreamTestClient.console(sock, 'console', { width: 80, height: 24 });
     c.resize(90, 30);
     await c.waitFor((t) => t.started !== null, 'started');
     await sleep(300);
-    c.input('size\n');
-    await c.waitForOutput(/30 90\n/);
+    c.stdin('size\n');
+    await c.waitForStdout(/30 90\n/);
     c.close();
   });
 
   test('detach (eof): the program gets SIGTERM, the session ends with exit {detached}', async () => {
-    const c = await ConsoleTestClient.open(sock, 'console', { width: 80, height: 24 });
+    const c = await StreamTestClient.console(sock, 'console', { width: 80, height: 24 });
     await c.waitFor((t) => t.started !== null, 'started');
     const pid = c.transcript.started!.pid;
     c.eof();
@@ -125,7 +106,7 @@ describe('console stream (local stand-in for lxc-console)', () => {
   });
 
   test('detach right after the start frame, before the program is attached', async () => {
-    const c = await ConsoleTestClient.open(sock, 'console', { width: 80, height: 24 });
+    const c = await StreamTestClient.console(sock, 'console', { width: 80, height: 24 });
     c.eof();
     const t = await c.finished();
     assert.equal(t.exit?.detached, true);
@@ -133,7 +114,7 @@ describe('console stream (local stand-in for lxc-console)', () => {
   });
 
   test('a closed connection ends the program', async () => {
-    const c = await ConsoleTestClient.open(sock, 'console', { width: 80, height: 24 });
+    const c = await StreamTestClient.console(sock, 'console', { width: 80, height: 24 });
     await c.waitFor((t) => t.started !== null, 'started');
     const pid = c.transcript.started!.pid;
     const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').map(Number);
@@ -145,25 +126,25 @@ describe('console stream (local stand-in for lxc-console)', () => {
   });
 
   test('attach failure: an error frame with the reason from liblxc, no started', async () => {
-    const t = await (await ConsoleTestClient.open(sock, 'busy', { width: 80, height: 24 })).finished();
+    const t = await (await StreamTestClient.console(sock, 'busy', { width: 80, height: 24 })).finished();
     assert.deepEqual(t.error, { error: 'The console is already in use', code: 'conflict' });
     assert.equal(t.started, null);
-    const stopped = await (await ConsoleTestClient.open(sock, 'stopped', { width: 0, height: 0 })).finished();
+    const stopped = await (await StreamTestClient.console(sock, 'stopped', { width: 0, height: 0 })).finished();
     assert.deepEqual(stopped.error, { error: 'Instance is not running', code: 'conflict' });
   });
 
   test('a program that never sets its terminal up still gets attached after the timeout', async () => {
-    const c = await ConsoleTestClient.open(sock, 'slow', { width: 80, height: 24 });
+    const c = await StreamTestClient.console(sock, 'slow', { width: 80, height: 24 });
     await c.waitFor((t) => t.started !== null, 'started', 5_000);
-    c.input('raw-bytes');
-    await c.waitForOutput(/raw-bytes/);
+    c.stdin('raw-bytes');
+    await c.waitForStdout(/raw-bytes/);
     c.eof();
     const t = await c.finished();
     assert.equal(t.exit?.detached, true);
   });
 
   test('bad start frame: bad_request', async () => {
-    const c = await ConsoleTestClient.open(sock, 'console', { width: 'x' } as unknown as AgentConsoleStart);
+    const c = await StreamTestClient.console(sock, 'console', { width: 'x' } as unknown as AgentConsoleStart);
     const t = await c.finished();
     assert.equal(t.error?.code, 'bad_request');
   });

@@ -3,23 +3,14 @@
 // (so input is never flushed, and a console that cannot be attached is an `error` frame), relays input and output,
 // resizes the terminal, and detaches (SIGTERM to lxc-console: liblxc's clean exit) when the API asks or goes away.
 import type { Duplex } from 'node:stream';
-import {
-  type AgentConsoleControl,
-  type AgentConsoleExit,
-  type AgentConsoleStart,
-  type AgentConsoleStarted,
-  type AgentErrorBody,
-  AgentExecFrameDecoder,
-  AgentExecFrameKind,
-  AgentExecStream,
-  encodeAgentExecFrame,
-  encodeAgentExecJson,
-} from '@lxdts/api-types';
-import { AgentError, badRequest, conflict, toAgentError } from '../errors.js';
+import { type AgentConsoleControl, type AgentConsoleExit, type AgentConsoleStart, type AgentConsoleStarted, AgentExecStream } from '@lxdts/api-types';
+import { AgentError, conflict } from '../errors.js';
 import { childPids, stdinTerminal } from '../exec/process-tree.js';
+import { setTerminalSize } from '../exec/terminal-size.js';
 import type { AgentLogger } from '../log.js';
 import type { ProcessRunner, SpawnedProcess } from '../process/run.js';
 import { asObject, int } from '../server/body.js';
+import { AgentStreamChannel } from '../server/stream-channel.js';
 import { type ConsoleLaunch, consoleAttachError, isConsoleTerminalReady } from './console-command.js';
 import type { ConsoleLauncher } from './console-launcher.js';
 
@@ -63,8 +54,8 @@ export function decodeConsoleControl(payload: Buffer): AgentConsoleControl | nul
 type Phase = 'waiting' | 'starting' | 'attaching' | 'attached' | 'done';
 
 export class ConsoleSession {
-  private readonly decoder = new AgentExecFrameDecoder();
-  private startTimer: NodeJS.Timeout | undefined;
+  /** The connection to the API; destroying it ends the session (detaches from the console). */
+  readonly channel: AgentStreamChannel<AgentConsoleStart>;
   private killTimer: NodeJS.Timeout | undefined;
   private phase: Phase = 'waiting';
   private start: AgentConsoleStart | undefined;
@@ -81,77 +72,36 @@ export class ConsoleSession {
   private detached = false;
   private size: { width: number; height: number } | undefined;
   private resizing: Promise<void> = Promise.resolve();
-  private closed = false;
 
   constructor(
-    private readonly socket: Duplex,
+    socket: Duplex,
     readonly lxcName: string,
     private readonly deps: ConsoleSessionDeps,
     /** Called once the socket is closed (for the server's registry). */
     private readonly onClosed: (s: ConsoleSession) => void = () => undefined,
   ) {
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', () => socket.destroy());
-    // The API never half-closes (detaching has its own eof frame): the end of its side is the end of the session.
-    socket.on('end', () => socket.destroy());
-    socket.on('close', () => this.closedByPeer());
-    this.startTimer = setTimeout(() => this.fail(badRequest('No start frame received')), deps.startTimeoutMs ?? 10_000);
-    this.startTimer.unref();
-  }
-
-  /** Bytes from the API (the server also passes what arrived with the upgrade request). */
-  receive(chunk: Buffer): void {
-    let frames;
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      this.deps.log.warn(`console ${this.lxcName}: ${(err as Error).message}; closing`);
-      this.socket.destroy();
-      return;
-    }
-    for (const f of frames) {
-      switch (f.kind) {
-        case AgentExecFrameKind.Start:
-          this.onStart(f.payload);
-          break;
-        case AgentExecFrameKind.Data:
-          if (f.stream === AgentExecStream.Stdin) this.input(f.payload);
-          break;
-        case AgentExecFrameKind.Eof:
-          if (f.stream === AgentExecStream.Stdin) this.detach();
-          break;
-        case AgentExecFrameKind.Control: {
-          const c = decodeConsoleControl(f.payload);
+    this.channel = new AgentStreamChannel(socket, {
+      label: `console ${lxcName}`,
+      log: deps.log,
+      startTimeoutMs: deps.startTimeoutMs ?? 10_000,
+      decodeStart: decodeConsoleStart,
+      events: {
+        start: (start) => this.onStart(start),
+        input: (data) => this.input(data),
+        inputEnd: () => this.detach(),
+        control: (payload) => {
+          const c = decodeConsoleControl(payload);
           if (c) this.resize(c.width, c.height);
-          break;
-        }
-        default:
-          this.deps.log.warn(`console ${this.lxcName}: unexpected frame kind ${f.kind}; closing`);
-          this.socket.destroy();
-          return;
-      }
-    }
+        },
+        fail: (err) => this.fail(err),
+        closed: () => this.closedByPeer(),
+      },
+    });
   }
 
-  /** Ends the session from the agent's side (shutdown): detaches from the console. */
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private onStart(payload: Buffer): void {
-    if (this.phase !== 'waiting') {
-      this.fail(badRequest('Duplicate start frame'));
-      return;
-    }
-    clearTimeout(this.startTimer);
+  private onStart(start: AgentConsoleStart): void {
+    if (this.phase !== 'waiting') return; // Done already (a console detached before its start frame).
     this.phase = 'starting';
-    let start: AgentConsoleStart;
-    try {
-      start = decodeConsoleStart(JSON.parse(payload.toString('utf8')));
-    } catch (err) {
-      this.fail(err instanceof SyntaxError ? badRequest('Start frame is not valid JSON') : err);
-      return;
-    }
     this.start = start;
     if (start.width > 0 && start.height > 0) this.size = { width: start.width, height: start.height };
     this.deps.launcher.prepare(this.lxcName, start).then(
@@ -161,7 +111,7 @@ export class ConsoleSession {
   }
 
   private launch(launch: ConsoleLaunch): void {
-    if (this.closed || this.phase !== 'starting') return;
+    if (this.channel.closed || this.phase !== 'starting') return;
     if (this.detached) {
       this.finish(0);
       return;
@@ -199,11 +149,7 @@ export class ConsoleSession {
       this.pendingOutput.push(chunk);
       return;
     }
-    if (!this.send(encodeAgentExecFrame(AgentExecFrameKind.Data, AgentExecStream.Stdout, chunk))) {
-      // Backpressure: the API reads slower than the console writes.
-      stdout.pause();
-      this.socket.once('drain', () => stdout.resume());
-    }
+    this.channel.output(AgentExecStream.Stdout, chunk, stdout);
   }
 
   /** Waits until lxc-console has taken its terminal over (or gives up waiting), then reports `started`. */
@@ -211,12 +157,12 @@ export class ConsoleSession {
     const root = proc.pid as number;
     const deadline = Date.now() + (this.deps.attachTimeoutMs ?? 10_000);
     let delay = 5;
-    while (this.phase === 'attaching' && !this.closed) {
+    while (this.phase === 'attaching' && !this.channel.closed) {
       const child = childPids(root)[0];
       const tty = child ? stdinTerminal(child) : null;
       if (child && tty) {
         const r = await this.deps.runner.tryRun('stty', ['-F', tty, '-a'], { timeoutMs: 5_000 });
-        if (this.phase !== 'attaching' || this.closed) return;
+        if (this.phase !== 'attaching' || this.channel.closed) return;
         if (r.exitCode === 0 && isConsoleTerminalReady(r.stdout)) {
           this.attached(child, tty);
           return;
@@ -237,8 +183,8 @@ export class ConsoleSession {
     this.consolePid = consolePid;
     this.tty = tty;
     this.deps.log.debug(`console ${this.lxcName}: attached (console pid ${consolePid}, ${tty})`);
-    this.send(encodeAgentExecJson(AgentExecFrameKind.Started, { pid: this.proc?.pid ?? 0 } satisfies AgentConsoleStarted));
-    for (const chunk of this.pendingOutput.splice(0)) this.send(encodeAgentExecFrame(AgentExecFrameKind.Data, AgentExecStream.Stdout, chunk));
+    this.channel.started({ pid: this.proc?.pid ?? 0 } satisfies AgentConsoleStarted);
+    for (const chunk of this.pendingOutput.splice(0)) this.channel.output(AgentExecStream.Stdout, chunk);
     for (const data of this.queuedInput.splice(0)) this.write(data);
     // lxc-console has given the proxy terminal its size before setting its own terminal up.
     this.launched?.windowChanged?.();
@@ -257,10 +203,7 @@ export class ConsoleSession {
   private write(data: Buffer): void {
     const stdin = this.proc?.stdin;
     if (!stdin || stdin.writableEnded || stdin.destroyed) return;
-    if (!stdin.write(data)) {
-      this.socket.pause();
-      stdin.once('drain', () => this.socket.resume());
-    }
+    this.channel.writeInput(stdin, data);
   }
 
   /** TIOCSWINSZ on lxc-console's terminal: it gets SIGWINCH and passes the size on to the console. */
@@ -270,8 +213,8 @@ export class ConsoleSession {
     const tty = this.tty;
     if (this.phase !== 'attached' || !tty) return; // Applied once attached.
     this.resizing = this.resizing.then(async () => {
-      const r = await this.deps.runner.tryRun('stty', ['-F', tty, 'rows', String(height), 'cols', String(width)], { timeoutMs: 5_000 });
-      if (r.exitCode !== 0) this.deps.log.debug(`console ${this.lxcName}: resize ${width}x${height}: ${r.stderr.trim()}`);
+      const failed = await setTerminalSize(this.deps.runner, tty, width, height);
+      if (failed !== null) this.deps.log.debug(`console ${this.lxcName}: resize ${width}x${height}: ${failed}`);
       // lxc-console handles its SIGWINCH asynchronously (copying the size onto the proxy terminal): tell the
       // monitor a little later, and once more in case lxc-console was slow.
       const changed = this.launched?.windowChanged;
@@ -289,7 +232,6 @@ export class ConsoleSession {
     if (this.detached) return;
     this.detached = true;
     if (this.phase === 'waiting') {
-      clearTimeout(this.startTimer);
       this.finish(0);
     } else if (this.phase === 'attaching' || this.phase === 'attached') {
       this.stop();
@@ -344,34 +286,21 @@ export class ConsoleSession {
     this.phase = 'done';
     this.deps.log.debug(`console ${this.lxcName}: ${this.detached ? 'detached' : 'console ended'} (status ${code})`);
     void this.resizing.then(() => {
-      this.send(encodeAgentExecFrame(AgentExecFrameKind.Eof, AgentExecStream.Stdout));
-      this.send(encodeAgentExecJson(AgentExecFrameKind.Exit, { detached: this.detached, exitCode: code } satisfies AgentConsoleExit));
-      this.socket.end();
+      this.channel.eof(AgentExecStream.Stdout);
+      this.channel.exit({ detached: this.detached, exitCode: code } satisfies AgentConsoleExit);
     });
   }
 
   /** Refuses the session with an error frame and closes. */
   private fail(err: unknown): void {
-    clearTimeout(this.startTimer);
     if (this.phase === 'done') return;
     if (this.phase === 'attaching' || this.phase === 'attached') this.kill();
     this.phase = 'done';
-    const e = toAgentError(err);
-    if (!(err instanceof AgentError)) this.deps.log.error(`console ${this.lxcName}: ${(err as Error)?.stack ?? String(err)}`);
-    this.send(encodeAgentExecJson(AgentExecFrameKind.Error, { error: e.message, code: e.code } satisfies AgentErrorBody));
-    this.socket.end();
-  }
-
-  private send(frame: Buffer): boolean {
-    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return true;
-    return this.socket.write(frame);
+    this.channel.refuse(err);
   }
 
   /** The API side went away (or the agent is shutting down): detach. */
   private closedByPeer(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.startTimer);
     if (this.phase === 'attaching' || this.phase === 'attached') {
       this.deps.log.debug(`console ${this.lxcName}: connection closed; detaching`);
       this.detached = true;

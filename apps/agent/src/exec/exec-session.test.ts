@@ -1,35 +1,23 @@
 // The exec stream end to end on a real agent HTTP server, with local commands instead of lxc-attach: a shell
 // stands in for lxc-attach (the command is its child, as under liblxc), `script` provides the pty as in production.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AgentExecStart } from '@lxdts/api-types';
 import { conflict } from '../errors.js';
-import { createLogger, silentLogger } from '../log.js';
 import { createProcessRunner } from '../process/run.js';
-import { type AgentHttpServer, listenAgentHttp } from '../server/http-server.js';
+import { StreamTestClient } from '../testing/stream-test-client.js';
+import { type StreamTestServer, processAlive as alive, serveStreamForTest, streamTestLogger } from '../testing/stream-test-server.js';
 import { type ExecLaunch, shellQuote } from './attach-command.js';
 import type { ExecLauncher } from './exec-launcher.js';
 import { ExecStreamServer } from './exec-stream.server.js';
-import { ExecTestClient } from './exec-test-client.js';
 
 const argv = (pid: number): string[] => {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return [];
-  }
-};
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 };
 
@@ -63,27 +51,20 @@ const start = (command: string[], over: Partial<AgentExecStart> = {}): AgentExec
 });
 
 describe('exec stream (local commands)', () => {
-  let dir = '';
   let sock = '';
-  let http: AgentHttpServer;
+  let server: StreamTestServer;
   let exec: ExecStreamServer;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lxdts-exec-'));
-    sock = join(dir, 'agent.socket');
-    const debugFile = process.env['LXDTS_TEST_DEBUG_FILE'];
-    const log = debugFile ? createLogger('debug', (l) => appendFileSync(debugFile, l)) : process.env['LXDTS_TEST_DEBUG'] ? createLogger('debug') : silentLogger;
+    const log = streamTestLogger();
     exec = new ExecStreamServer({ runner: createProcessRunner(log), launcher: localLauncher, log, inputHoldMs: 300 });
-    http = await listenAgentHttp(sock, [], silentLogger, (req, socket, head) => exec.handleUpgrade(req, socket, head));
+    server = await serveStreamForTest(exec, 'lxdts-exec-');
+    sock = server.sock;
   });
-  after(async () => {
-    exec.close();
-    await http.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => server.close());
 
   test('stdout and stderr are separate streams; each ends with eof before the exit code', async () => {
-    const c = await ExecTestClient.open(sock, 'c1', start(['sh', '-c', 'echo out-line; echo err-line >&2; exit 3']));
+    const c = await StreamTestClient.exec(sock, 'c1', start(['sh', '-c', 'echo out-line; echo err-line >&2; exit 3']));
     c.eof();
     const t = await c.finished();
     assert.equal(t.stdout, 'out-line\n');
@@ -96,7 +77,7 @@ describe('exec stream (local commands)', () => {
   });
 
   test('stdin is piped until its eof; input sent before the command started is kept', async () => {
-    const c = await ExecTestClient.open(sock, 'c1', start(['cat']));
+    const c = await StreamTestClient.exec(sock, 'c1', start(['cat']));
     c.stdin('from-');
     c.stdin('stdin\n');
     c.eof();
@@ -106,14 +87,14 @@ describe('exec stream (local commands)', () => {
   });
 
   test('environment and exit codes: missing command 127, killed by a signal 128+N', async () => {
-    const env = await (await ExecTestClient.open(sock, 'c1', start(['sh', '-c', 'echo "$FOO"'], { env: { PATH: '/bin', FOO: 'bar' } }))).finished();
+    const env = await (await StreamTestClient.exec(sock, 'c1', start(['sh', '-c', 'echo "$FOO"'], { env: { PATH: '/bin', FOO: 'bar' } }))).finished();
     assert.equal(env.stdout, 'bar\n');
-    assert.equal((await (await ExecTestClient.open(sock, 'c1', start(['/nonexistent']))).finished()).exitCode, 127);
-    assert.equal((await (await ExecTestClient.open(sock, 'c1', start(['sh', '-c', 'kill -9 $$']))).finished()).exitCode, 137);
+    assert.equal((await (await StreamTestClient.exec(sock, 'c1', start(['/nonexistent']))).finished()).exitCode, 127);
+    assert.equal((await (await StreamTestClient.exec(sock, 'c1', start(['sh', '-c', 'kill -9 $$']))).finished()).exitCode, 137);
   });
 
   test('a signal control message reaches the command (not its parent): sleep ends with 143', async () => {
-    const c = await ExecTestClient.open(sock, 'c1', start(['sleep', '100']));
+    const c = await StreamTestClient.exec(sock, 'c1', start(['sleep', '100']));
     // Sent at once: held until the command is found under its parent.
     c.control({ type: 'signal', signal: 15 });
     const t = await c.finished();
@@ -121,15 +102,15 @@ describe('exec stream (local commands)', () => {
   });
 
   test('refusals are error frames: container not running, bad start frame', async () => {
-    const stopped = await (await ExecTestClient.open(sock, 'stopped', start(['true']))).finished();
+    const stopped = await (await StreamTestClient.exec(sock, 'stopped', start(['true']))).finished();
     assert.deepEqual(stopped.error, { error: 'Instance is not running', code: 'conflict' });
     assert.deepEqual(stopped.order, ['error']);
-    const bad = await (await ExecTestClient.open(sock, 'c1', start([]))).finished();
+    const bad = await (await StreamTestClient.exec(sock, 'c1', start([]))).finished();
     assert.deepEqual(bad.error, { error: 'Missing command', code: 'bad_request' });
   });
 
   test('interactive: a pty of the requested size, output as the terminal wrote it, resize, hangup on eof', async () => {
-    const c = await ExecTestClient.open(sock, 'c1', start(['sh', '-c', 'tty; stty size; read x; stty size; cat'], { interactive: true, width: 100, height: 30 }));
+    const c = await StreamTestClient.exec(sock, 'c1', start(['sh', '-c', 'tty; stty size; read x; stty size; cat'], { interactive: true, width: 100, height: 30 }));
     await c.waitForStdout(/30 100\n$/);
     assert.match(c.transcript.stdout, /^\/dev\/pts\/\d+\n30 100\n$/);
     c.control({ type: 'resize', width: 120, height: 40 });
@@ -145,7 +126,7 @@ describe('exec stream (local commands)', () => {
   });
 
   test('closing the connection kills a running command', async () => {
-    const c = await ExecTestClient.open(sock, 'c1', start(['sleep', '100']));
+    const c = await StreamTestClient.exec(sock, 'c1', start(['sleep', '100']));
     await new Promise((r) => setTimeout(r, 200));
     const pid = c.transcript.started?.pid ?? 0;
     assert.ok(alive(pid));

@@ -3,26 +3,17 @@
 // pid under lxc-attach for signals, resizes the pty, reports the exit code, and kills the command when the API
 // side goes away first.
 import type { Duplex } from 'node:stream';
-import {
-  type AgentErrorBody,
-  type AgentExecControl,
-  type AgentExecExit,
-  AgentExecFrameDecoder,
-  AgentExecFrameKind,
-  type AgentExecStart,
-  type AgentExecStarted,
-  AgentExecStream,
-  encodeAgentExecFrame,
-  encodeAgentExecJson,
-} from '@lxdts/api-types';
-import { AgentError, badRequest, toAgentError } from '../errors.js';
+import { type AgentExecControl, type AgentExecExit, type AgentExecStart, type AgentExecStarted, AgentExecStream } from '@lxdts/api-types';
+import { AgentError, badRequest } from '../errors.js';
 import type { AgentLogger } from '../log.js';
 import type { ProcessRunner, SpawnedProcess } from '../process/run.js';
 import { type Json, asObject, bool, int, str, stringArray, stringMap } from '../server/body.js';
+import { AgentStreamChannel } from '../server/stream-channel.js';
 import type { ExecLaunch } from './attach-command.js';
 import type { ExecLauncher } from './exec-launcher.js';
 import { childPids, findCommand, stdinTerminal } from './process-tree.js';
 import { OnlcrReverser } from './pty-output.js';
+import { setTerminalSize } from './terminal-size.js';
 
 export interface ExecSessionDeps {
   runner: ProcessRunner;
@@ -71,9 +62,9 @@ function decodeControl(payload: Buffer): AgentExecControl | null {
 }
 
 export class ExecSession {
-  private readonly decoder = new AgentExecFrameDecoder();
+  /** The connection to the API; destroying it ends the session (the command is killed). */
+  readonly channel: AgentStreamChannel<AgentExecStart>;
   private readonly onlcr = new OnlcrReverser();
-  private startTimer: NodeJS.Timeout | undefined;
   private phase: 'waiting' | 'starting' | 'running' | 'done' = 'waiting';
   private start: AgentExecStart | undefined;
   private proc: SpawnedProcess | undefined;
@@ -88,78 +79,37 @@ export class ExecSession {
   private size: { width: number; height: number } | undefined;
   private resizing: Promise<void> = Promise.resolve();
   private readonly outputEnded = new Set<number>();
-  private closed = false;
 
   constructor(
-    private readonly socket: Duplex,
+    socket: Duplex,
     readonly lxcName: string,
     private readonly deps: ExecSessionDeps,
     /** Called once the socket is closed (for the server's registry). */
     private readonly onClosed: (s: ExecSession) => void = () => undefined,
   ) {
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', () => socket.destroy());
-    // The API never half-closes (stdin has its own eof frame): the end of its side is the end of the session.
-    socket.on('end', () => socket.destroy());
-    socket.on('close', () => this.closedByPeer());
-    this.startTimer = setTimeout(() => this.fail(badRequest('No start frame received')), deps.startTimeoutMs ?? 10_000);
-    this.startTimer.unref();
-  }
-
-  /** Bytes from the API (the server also passes what arrived with the upgrade request). */
-  receive(chunk: Buffer): void {
-    let frames;
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      this.deps.log.warn(`exec ${this.lxcName}: ${(err as Error).message}; closing`);
-      this.socket.destroy();
-      return;
-    }
-    for (const f of frames) {
-      switch (f.kind) {
-        case AgentExecFrameKind.Start:
-          this.onStart(f.payload);
-          break;
-        case AgentExecFrameKind.Data:
-          if (f.stream === AgentExecStream.Stdin) this.input(f.payload);
-          break;
-        case AgentExecFrameKind.Eof:
-          if (f.stream === AgentExecStream.Stdin) this.input(null);
-          break;
-        case AgentExecFrameKind.Control: {
-          const c = decodeControl(f.payload);
+    this.channel = new AgentStreamChannel(socket, {
+      label: `exec ${lxcName}`,
+      log: deps.log,
+      startTimeoutMs: deps.startTimeoutMs ?? 10_000,
+      decodeStart: decodeExecStart,
+      events: {
+        start: (start) => this.onStart(start),
+        input: (data) => this.input(data),
+        inputEnd: () => this.input(null),
+        control: (payload) => {
+          const c = decodeControl(payload);
           if (c?.type === 'signal') this.signal(c.signal);
           else if (c?.type === 'resize') this.resize(c.width, c.height);
-          break;
-        }
-        default:
-          this.deps.log.warn(`exec ${this.lxcName}: unexpected frame kind ${f.kind}; closing`);
-          this.socket.destroy();
-          return;
-      }
-    }
+        },
+        fail: (err) => this.fail(err),
+        closed: () => this.closedByPeer(),
+      },
+    });
   }
 
-  /** Ends the session from the agent's side (shutdown): the command is killed. */
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private onStart(payload: Buffer): void {
-    if (this.phase !== 'waiting') {
-      this.fail(badRequest('Duplicate start frame'));
-      return;
-    }
-    clearTimeout(this.startTimer);
+  private onStart(start: AgentExecStart): void {
+    if (this.phase !== 'waiting') return; // Done already (a console detached before its start frame).
     this.phase = 'starting';
-    let start: AgentExecStart;
-    try {
-      start = decodeExecStart(JSON.parse(payload.toString('utf8')));
-    } catch (err) {
-      this.fail(err instanceof SyntaxError ? badRequest('Start frame is not valid JSON') : err);
-      return;
-    }
     this.start = start;
     this.holdInput = start.interactive;
     if (start.width > 0 && start.height > 0) this.size = { width: start.width, height: start.height };
@@ -170,7 +120,7 @@ export class ExecSession {
   }
 
   private launch(start: AgentExecStart, launch: ExecLaunch): void {
-    if (this.closed) return;
+    if (this.channel.closed) return;
     const proc = this.deps.runner.spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env });
     if (proc.pid === undefined) {
       void proc.exited.then(() => this.fail(new AgentError('internal', `Failed to run ${launch.file}`)));
@@ -179,7 +129,7 @@ export class ExecSession {
     this.proc = proc;
     this.phase = 'running';
     this.deps.log.debug(`exec ${this.lxcName}: started ${JSON.stringify(start.command)} (pid ${proc.pid}, interactive ${start.interactive})`);
-    this.send(encodeAgentExecJson(AgentExecFrameKind.Started, { pid: proc.pid } satisfies AgentExecStarted));
+    this.channel.started({ pid: proc.pid } satisfies AgentExecStarted);
 
     proc.stdin.on('error', () => undefined); // The command may exit without reading its input.
     this.pump(proc.stdout as NodeJS.ReadableStream, AgentExecStream.Stdout, start.interactive);
@@ -192,16 +142,12 @@ export class ExecSession {
   private pump(stream: NodeJS.ReadableStream, id: number, pty: boolean): void {
     stream.on('data', (chunk: Buffer) => {
       const data = pty ? this.onlcr.push(chunk) : chunk;
-      if (data.length > 0 && !this.send(encodeAgentExecFrame(AgentExecFrameKind.Data, id, data))) {
-        // Backpressure: the API reads slower than the command writes.
-        stream.pause();
-        this.socket.once('drain', () => stream.resume());
-      }
+      if (data.length > 0) this.channel.output(id, data, stream);
     });
     stream.on('end', () => {
       if (pty) {
         const rest = this.onlcr.flush();
-        if (rest.length > 0) this.send(encodeAgentExecFrame(AgentExecFrameKind.Data, id, rest));
+        if (rest.length > 0) this.channel.output(id, rest);
       }
       this.endOutput(id);
     });
@@ -210,7 +156,7 @@ export class ExecSession {
   private endOutput(id: number): void {
     if (this.outputEnded.has(id)) return;
     this.outputEnded.add(id);
-    this.send(encodeAgentExecFrame(AgentExecFrameKind.Eof, id));
+    this.channel.eof(id);
   }
 
   /** Polls /proc for the command under lxc-attach: signals go to it, interactive input waits for it. */
@@ -218,7 +164,7 @@ export class ExecSession {
     const root = proc.pid as number;
     const holdUntil = Date.now() + (this.deps.inputHoldMs ?? 5_000);
     let delay = 1;
-    while (this.phase === 'running' && !this.closed) {
+    while (this.phase === 'running' && !this.channel.closed) {
       const found = findCommand(root, launch.depth, this.deps.launcher.isCommand);
       if (found) {
         this.commandPid = found.pid;
@@ -267,10 +213,7 @@ export class ExecSession {
       if (this.start?.interactive) this.hangup();
       return;
     }
-    if (!stdin.write(data)) {
-      this.socket.pause();
-      stdin.once('drain', () => this.socket.resume());
-    }
+    this.channel.writeInput(stdin, data);
   }
 
   private signal(signal: number): void {
@@ -310,8 +253,8 @@ export class ExecSession {
     const tty = helper ? stdinTerminal(helper) : null;
     if (!tty) return; // Applied once the command is found.
     this.resizing = this.resizing.then(async () => {
-      const r = await this.deps.runner.tryRun('stty', ['-F', tty, 'rows', String(height), 'cols', String(width)], { timeoutMs: 5_000 });
-      if (r.exitCode !== 0) this.deps.log.debug(`exec ${this.lxcName}: resize ${width}x${height}: ${r.stderr.trim()}`);
+      const failed = await setTerminalSize(this.deps.runner, tty, width, height);
+      if (failed !== null) this.deps.log.debug(`exec ${this.lxcName}: resize ${width}x${height}: ${failed}`);
     });
   }
 
@@ -320,34 +263,19 @@ export class ExecSession {
     this.endOutput(AgentExecStream.Stdout);
     this.endOutput(AgentExecStream.Stderr);
     this.deps.log.debug(`exec ${this.lxcName}: exit ${code}`);
-    void this.resizing.then(() => {
-      this.send(encodeAgentExecJson(AgentExecFrameKind.Exit, { exitCode: code } satisfies AgentExecExit));
-      this.socket.end();
-    });
+    void this.resizing.then(() => this.channel.exit({ exitCode: code } satisfies AgentExecExit));
   }
 
   /** Refuses the exec with an error frame and closes. */
   private fail(err: unknown): void {
-    clearTimeout(this.startTimer);
     if (this.phase === 'done') return;
     if (this.phase === 'running') this.kill();
     this.phase = 'done';
-    const e = toAgentError(err);
-    if (!(err instanceof AgentError)) this.deps.log.error(`exec ${this.lxcName}: ${(err as Error)?.stack ?? String(err)}`);
-    this.send(encodeAgentExecJson(AgentExecFrameKind.Error, { error: e.message, code: e.code } satisfies AgentErrorBody));
-    this.socket.end();
-  }
-
-  private send(frame: Buffer): boolean {
-    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return true;
-    return this.socket.write(frame);
+    this.channel.refuse(err);
   }
 
   /** The API side went away (or the agent is shutting down): a command still running is killed. */
   private closedByPeer(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.startTimer);
     if (this.phase === 'running') {
       this.deps.log.info(`exec ${this.lxcName}: connection closed while the command runs; killing it`);
       this.kill();

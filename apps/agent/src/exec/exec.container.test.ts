@@ -3,73 +3,24 @@
 // (exit codes, stdin, stderr, pty, window size, signals, cwd/env/uid). Cleans up everything it made.
 // Skips when not root or when liblxc's tools, `script` or a static busybox are missing.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { AgentExecStart, AgentReady } from '@lxdts/api-types';
-import { createLogger, silentLogger } from '../log.js';
-import { type RunningAgent, startAgentServer } from '../server/agent-server.js';
-import { ExecTestClient } from './exec-test-client.js';
+import type { AgentExecStart } from '@lxdts/api-types';
+import { type BusyboxContainer, agentRequest, containerTestSkipReason, startBusyboxContainer } from '@lxdts/test-containers';
+import { type ContainerTestAgent, startContainerTestAgent } from '../testing/container-test-agent.js';
+import { StreamTestClient } from '../testing/stream-test-client.js';
 
-function skipReason(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root (liblxc containers with an idmapped rootfs)';
-  if (spawnSync('lxc-start', ['--version']).status !== 0) return 'lxc-start is not installed';
-  if (spawnSync('script', ['--version']).status !== 0) return 'script (util-linux) is not installed';
-  if (!existsSync('/bin/busybox')) return 'needs a static /bin/busybox (busybox-static)';
-  return false;
-}
-const skip = skipReason();
-
-function call<T>(socketPath: string, method: string, path: string, body?: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-        else resolve(JSON.parse(text) as T);
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-/** A unified LXD image tarball: metadata.yaml + rootfs/ with a static busybox as /sbin/init (as lxc.runtime.test). */
-export function buildBusyboxImage(dir: string): string {
-  const src = join(dir, 'image-src');
-  const rootfs = join(src, 'rootfs');
-  for (const d of ['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'mnt']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
-  const applets = execFileSync(join(rootfs, 'bin/busybox'), ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const a of applets) if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
-  symlinkSync('../bin/busybox', join(rootfs, 'sbin/init'));
-  writeFileSync(join(rootfs, 'etc/inittab'), '::sysinit:/bin/true\n');
-  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  writeFileSync(join(src, 'metadata.yaml'), 'architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  os: busybox\n');
-  const tarball = join(dir, 'busybox.tar.xz');
-  execFileSync('tar', ['-cJf', tarball, '--numeric-owner', '--owner=0', '--group=0', '-C', src, 'metadata.yaml', 'rootfs']);
-  return tarball;
-}
+const skip = containerTestSkipReason(['script']);
 
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', USER: 'root', LANG: 'C.UTF-8', TERM: 'xterm' };
 
 describe('streamed exec in a real container', { skip }, () => {
-  const id = randomBytes(4).toString('hex');
-  const name = `lxdts-x-${id}`;
-  let dir = '';
-  let sock = '';
-  let pool = '';
-  let agent: RunningAgent | undefined;
+  const name = `lxdts-x-${randomBytes(4).toString('hex')}`;
+  let host: ContainerTestAgent | undefined;
+  let container: BusyboxContainer | undefined;
 
   const open = (command: string[], over: Partial<AgentExecStart> = {}) =>
-    ExecTestClient.open(sock, name, { command, env: ENV, cwd: '/root', uid: 0, gid: 0, interactive: false, width: 0, height: 0, ...over });
+    StreamTestClient.exec(host!.sock, name, { command, env: ENV, cwd: '/root', uid: 0, gid: 0, interactive: false, width: 0, height: 0, ...over });
   const run = async (command: string[], over: Partial<AgentExecStart> = {}) => {
     const c = await open(command, over);
     c.eof();
@@ -77,39 +28,13 @@ describe('streamed exec in a real container', { skip }, () => {
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lxdts-x-'));
-    chmodSync(dir, 0o711);
-    sock = join(dir, 'agent.socket');
-    pool = join(dir, 'pool');
-    mkdirSync(pool);
-    const log = process.env['LXDTS_TEST_DEBUG'] ? createLogger('debug') : silentLogger;
-    agent = await startAgentServer({ socketPath: sock, varDir: join(dir, 'var'), log });
-    const ready = await call<AgentReady>(sock, 'GET', '/ready');
-    const fingerprint = randomBytes(32).toString('hex');
-    await call(sock, 'POST', '/storage/dir/image/unpack', { poolSource: pool, fingerprint, imageFile: buildBusyboxImage(dir) });
-    const vol = await call<{ rootfsPath: string }>(sock, 'POST', '/storage/dir/volume/create', {
-      volume: { poolSource: pool, type: 'containers', name },
-      fromImage: { fingerprint },
-    });
-    await call(sock, 'POST', `/instances/${name}/start`, {
-      spec: {
-        name,
-        project: 'default',
-        lxcName: name,
-        rootfsPath: vol.rootfsPath,
-        architecture: 'x86_64',
-        config: {},
-        devices: { root: { type: 'disk', path: '/', pool: 'default' } },
-        idmap: ready.defaultIdmap,
-      },
-    });
+    host = await startContainerTestAgent('lxdts-x-');
+    container = await startBusyboxContainer({ socketPath: host.sock, workDir: host.dir, lxcpath: host.lxcpath, name });
   });
 
   after(async () => {
-    const lxcpath = join(dir, 'var', 'containers');
-    if (dir && existsSync(join(lxcpath, name))) spawnSync('lxc-stop', ['-P', lxcpath, '-n', name, '-k']);
-    await agent?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await container?.remove();
+    await host?.close();
   });
 
   test('exit codes: 7, missing command 127, not executable 126, killed 137', async () => {
@@ -189,7 +114,7 @@ describe('streamed exec in a real container', { skip }, () => {
   });
 
   test('exec in a stopped container is refused', async () => {
-    await call(sock, 'POST', `/instances/${name}/stop`, { force: true });
+    await agentRequest(host!.sock, 'POST', `/instances/${name}/stop`, { force: true });
     const t = await run(['true']);
     assert.deepEqual(t.error, { error: 'Instance is not running', code: 'conflict' });
   });

@@ -2,7 +2,6 @@
 // stat and delete are JSON. Every request names the container's rootfs; the path inside it is resolved by
 // ContainerFiles the container's way.
 import { posix } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AGENT_FILE_INFO_HEADER,
@@ -13,6 +12,7 @@ import {
 } from '@lxdts/api-types';
 import { AgentError, badRequest, notFound } from '../errors.js';
 import { type Json, asObject, str } from '../server/body.js';
+import { exactLength } from '../server/exact-length.js';
 import type { AgentRoute, AgentStreamRoute } from '../server/http-server.js';
 import { ContainerFiles, UnsupportedFileError } from './container-files.js';
 import { ContainerPathError } from './container-root.js';
@@ -131,18 +131,4 @@ function pushRequest(o: Json): AgentFilePushRequest {
     return n;
   };
   return { ...base, type, write, uid: id('uid', MAX_ID), gid: id('gid', MAX_ID), mode: id('mode', 0o777) };
-}
-
-/** Passes exactly `size` bytes; fewer is an error, so the response is aborted rather than left short. */
-function exactLength(size: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      done(null, chunk);
-    },
-    flush(done) {
-      done(seen === size ? null : new Error(`File changed size while being read (${seen} of ${size} bytes)`));
-    },
-  });
 }

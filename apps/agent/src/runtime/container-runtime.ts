@@ -24,10 +24,6 @@ export interface ContainerRuntime {
   /** One container's status and init pid (from /proc, no process spawned in the usual cases). */
   summary(lxcName: string): Promise<AgentInstanceSummary>;
   freeze(lxcName: string): Promise<void>;
-  /** Reads one of the container's log files (lxc.log, console.log, or their `.old`); '' when absent. */
-  readLog(lxcName: string, file: string): Promise<string>;
-  /** Empties a log file (console.log), as `lxc console --show-log` clearing / DELETE on logs. */
-  clearLog(lxcName: string, file: string): Promise<void>;
   /** Resolves the devices against this host as a start would; throws the start's 400 when one cannot be set up. */
   checkDevices(spec: AgentInstanceSpec): void;
   /** Applies `limits.*` keys to a running container's cgroups (`lxc.cgroup.*` equivalents). */

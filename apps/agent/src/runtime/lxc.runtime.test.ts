@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildBusyboxImage, containerTestSkipReason } from '@lxdts/test-containers';
 import type { AgentExecResult, AgentInstanceSpec, AgentInstanceState, AgentInstanceSummary, AgentReady, AgentStartResult } from '@lxdts/api-types';
 import { createLogger, silentLogger } from '../log.js';
 import { type RunningAgent, startAgentServer } from '../server/agent-server.js';
@@ -16,13 +17,7 @@ import { createProcessRunner } from '../process/run.js';
 import { parseProcCgroup, readNetwork } from './instance-state.reader.js';
 import { HostLinks, readNetworkFromProc } from './proc-net.js';
 
-function skipReason(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root (liblxc containers with an idmapped rootfs)';
-  if (spawnSync('lxc-start', ['--version']).status !== 0) return 'lxc-start is not installed';
-  if (!existsSync('/bin/busybox')) return 'needs a static /bin/busybox (busybox-static)';
-  return false;
-}
-const skip = skipReason();
+const skip = containerTestSkipReason();
 
 interface Reply<T> {
   status: number;
@@ -46,23 +41,6 @@ async function ok<T>(socketPath: string, method: string, path: string, body?: un
   const r = await call<T>(socketPath, method, path, body);
   assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
   return r.body;
-}
-
-/** A unified LXD image tarball: metadata.yaml + rootfs/ with a static busybox as /sbin/init. */
-function buildBusyboxImage(dir: string): string {
-  const src = join(dir, 'image-src');
-  const rootfs = join(src, 'rootfs');
-  for (const d of ['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'mnt']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
-  const applets = execFileSync(join(rootfs, 'bin/busybox'), ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const a of applets) if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
-  symlinkSync('../bin/busybox', join(rootfs, 'sbin/init'));
-  writeFileSync(join(rootfs, 'etc/inittab'), '::sysinit:/bin/true\n');
-  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  writeFileSync(join(src, 'metadata.yaml'), 'architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  os: busybox\n');
-  const tarball = join(dir, 'busybox.tar.xz');
-  execFileSync('tar', ['-cJf', tarball, '--numeric-owner', '--owner=0', '--group=0', '-C', src, 'metadata.yaml', 'rootfs']);
-  return tarball;
 }
 
 const ms = (t0: number) => `${(performance.now() - t0).toFixed(0)} ms`;

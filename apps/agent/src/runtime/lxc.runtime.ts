@@ -34,9 +34,6 @@ import {
 } from './container-process.js';
 import { HostLinks, readNetworkFromProc } from './proc-net.js';
 
-/** The log files a container has (LXD's `logs/<name>/`). */
-const LOG_FILES = ['lxc.log', 'lxc.log.old', 'console.log', 'console.log.old'];
-
 /** liblxc names become directory and socket names: keep them to LXD's instance-name alphabet plus `_`. */
 const LXC_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -269,22 +266,6 @@ export class LxcRuntime implements ContainerRuntime {
       }
       this.log.info(`Shut down container ${lxcName}`);
     });
-  }
-
-  async readLog(lxcName: string, file: string): Promise<string> {
-    const path = this.logPath(lxcName, file);
-    return existsSync(path) ? readFileSync(path, 'utf8') : '';
-  }
-
-  async clearLog(lxcName: string, file: string): Promise<void> {
-    const path = this.logPath(lxcName, file);
-    if (existsSync(path)) writeFileSync(path, '');
-  }
-
-  private logPath(lxcName: string, file: string): string {
-    checkName(lxcName);
-    if (!LOG_FILES.includes(file)) throw badRequest(`Unknown log file "${file}"`);
-    return join(this.logDir(lxcName), file);
   }
 
   /** Resolves the devices against this host as a start would (parents, sources); throws the start's 400. */

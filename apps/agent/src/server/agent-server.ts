@@ -11,6 +11,7 @@ import { agentPaths } from '../paths.js';
 import { type ProcessRunner, createProcessRunner } from '../process/run.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { readHostFacts } from '../runtime/host-facts.js';
+import { InstanceLogs } from '../runtime/instance-logs.js';
 import { LxcRuntime } from '../runtime/lxc.runtime.js';
 import { DirStorage } from '../storage/dir.storage.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
@@ -58,7 +59,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     defaultIdmap: hostIdmap ? defaultIdmap(hostIdmap.uid, hostIdmap.gid) : null,
     cgroupLayout: host.cgroupLayout,
   };
-  const routes = [...agentRoutes({ runtime, storage, ready: () => ready }), ...fileRoutes()];
+  const logs = new InstanceLogs(paths.logsDir);
+  const routes = [...agentRoutes({ runtime, logs, storage, ready: () => ready }), ...fileRoutes()];
   const exec = new ExecStreamServer({
     runner,
     log,

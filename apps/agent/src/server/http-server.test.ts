@@ -9,6 +9,7 @@ import type { AgentInstanceSpec, AgentReady } from '@lxdts/api-types';
 import { conflict } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { ContainerCommand, ContainerRuntime } from '../runtime/container-runtime.js';
+import { InstanceLogs } from '../runtime/instance-logs.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
 import { type AgentHttpServer, listenAgentHttp } from './http-server.js';
 import { agentRoutes } from './routes.js';
@@ -65,8 +66,6 @@ describe('agent HTTP server', () => {
     applyLimits: async () => undefined,
     checkDevices: () => undefined,
     summary: async (n) => ({ lxcName: n, status: 'Running', status_code: 103, pid: 42 }),
-    readLog: async () => '',
-    clearLog: async () => undefined,
     state: async () => {
       throw new Error('unused');
     },
@@ -81,7 +80,7 @@ describe('agent HTTP server', () => {
     dir = mkdtempSync(join(tmpdir(), 'lxdts-agent-http-'));
     sock = join(dir, 'agent.socket');
     writeFileSync(sock, ''); // a stale file from a dead agent
-    server = await listenAgentHttp(sock, agentRoutes({ runtime, storage, ready: () => ready }), silentLogger);
+    server = await listenAgentHttp(sock, agentRoutes({ runtime, logs: new InstanceLogs(join(dir, 'logs')), storage, ready: () => ready }), silentLogger);
   });
   after(async () => {
     await server.close();

@@ -9,14 +9,18 @@ import type {
 } from '@lxdts/api-types';
 import { badRequest, notFound } from '../errors.js';
 import type { ContainerCommand, ContainerRuntime } from '../runtime/container-runtime.js';
+import type { InstanceLogs } from '../runtime/instance-logs.js';
+import { instanceLogRoutes } from '../runtime/instance-logs.routes.js';
+import { createDirPool, deleteDirPool, dirPoolResources, undoCreateDirPool } from '../storage/dir-pool.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
 import { storagePublishRoutes } from '../storage/storage-publish.routes.js';
 import { templateRoutes } from '../templates/templates.routes.js';
 import { type Json, asObject, bool, deviceMap, int, str, stringArray, stringMap } from './body.js';
-import type { AgentRoute } from './http-server.js';
+import type { AgentRoute, AgentStreamRoute } from './http-server.js';
 
 export interface RouteDeps {
   runtime: ContainerRuntime;
+  logs: InstanceLogs;
   storage: Readonly<Record<string, StorageDriver>>;
   ready(): AgentReady;
 }
@@ -24,7 +28,7 @@ export interface RouteDeps {
 /** Output kept per stream by exec-simple; more is cut (the websocket exec streams instead). */
 const EXEC_OUTPUT_LIMIT = 32 * 1024 * 1024;
 
-export function agentRoutes(deps: RouteDeps): AgentRoute[] {
+export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] {
   const { runtime } = deps;
   const driver = (name: string | undefined): StorageDriver => {
     const d = name ? deps.storage[name] : undefined;
@@ -57,16 +61,7 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
     },
     { method: 'POST', path: '/instances/:lxcName/freeze', handler: async ({ params }) => runtime.freeze(name(params)) },
     { method: 'POST', path: '/instances/:lxcName/unfreeze', handler: async ({ params }) => runtime.unfreeze(name(params)) },
-    {
-      method: 'GET',
-      path: '/instances/:lxcName/logs/:file',
-      handler: async ({ params }) => ({ content: await runtime.readLog(name(params), params['file'] as string) }),
-    },
-    {
-      method: 'POST',
-      path: '/instances/:lxcName/logs/:file/clear',
-      handler: async ({ params }) => runtime.clearLog(name(params), params['file'] as string),
-    },
+    ...instanceLogRoutes(deps.logs),
     {
       method: 'POST',
       path: '/instances/:lxcName/devices/check',
@@ -172,6 +167,25 @@ export function agentRoutes(deps: RouteDeps): AgentRoute[] {
         await driver(params['driver']).renameVolume({ volume: decodeVolume(o), newName: str(o, 'newName') });
       },
     },
+    { method: 'POST', path: '/storage/dir/pool/create', handler: async ({ body: b }) => createDirPool(str(body(b), 'source')) },
+    {
+      method: 'POST',
+      path: '/storage/dir/pool/undo-create',
+      handler: async ({ body: b }) => {
+        const created = asObject(body(b)['created'], '"created"');
+        const createdRoot = created['createdRoot'] === null ? null : (str(created, 'createdRoot', true) ?? null);
+        undoCreateDirPool({ createdRoot, createdSubdirs: stringArray(created, 'createdSubdirs') });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/storage/dir/pool/delete',
+      handler: async ({ body: b }) => {
+        const o = body(b);
+        deleteDirPool(str(o, 'source'), str(o, 'ownedRoot', true));
+      },
+    },
+    { method: 'POST', path: '/storage/dir/pool/resources', handler: async ({ body: b }) => dirPoolResources(str(body(b), 'source')) },
     ...storagePublishRoutes(deps.storage),
     ...templateRoutes(),
   ];

@@ -4,10 +4,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AgentErrorBody } from '@lxdts/api-types';
 
-/** A session bound to one upgraded connection. */
+/** A session bound to one upgraded connection, through its channel (stream-channel.ts). */
 export interface StreamSession {
-  receive(chunk: Buffer): void;
-  destroy(): void;
+  readonly channel: {
+    /** Bytes from the client (here: what arrived with the upgrade request). */
+    receive(chunk: Buffer): void;
+    /** Closes the connection (agent shutdown). */
+    destroy(): void;
+  };
 }
 
 export interface UpgradeStreamOptions<S extends StreamSession> {
@@ -54,7 +58,7 @@ export class UpgradeStreamServer<S extends StreamSession> {
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\n\r\n`);
     const session = this.options.open(socket, lxcName, (s) => this.sessions.delete(s));
     this.sessions.add(session);
-    if (head.length > 0) session.receive(head);
+    if (head.length > 0) session.channel.receive(head);
     return true;
   }
 
@@ -64,7 +68,7 @@ export class UpgradeStreamServer<S extends StreamSession> {
 
   /** Ends every session and closes its connection (agent shutdown). */
   close(): void {
-    for (const s of [...this.sessions]) s.destroy();
+    for (const s of [...this.sessions]) s.channel.destroy();
     this.sessions.clear();
   }
 }

@@ -113,3 +113,125 @@ export function openAgentStream<C>(o: AgentStreamRequest<C>): Promise<C> {
     req.end();
   });
 }
+
+/** Where a started stream's output goes; `end` comes once per stream, before the result settles. */
+export interface AgentStreamOutput<S extends number> {
+  data(stream: S, chunk: Buffer): void;
+  end(stream: S): void;
+}
+
+export interface AgentStreamConnectionOptions<R, S extends number> {
+  /** The output streams relayed (data on others is dropped). */
+  outputs: readonly S[];
+  /** The result, from the exit frame's JSON. */
+  result(exit: unknown): R;
+  /** The connection was lost before the exit frame: a result that still counts, or undefined (the loss rejects). */
+  lostResult?(): R | undefined;
+}
+
+/**
+ * The API's end of one started agent stream (exec, console): output frames go to a sink (held back until one is
+ * attached), the exit frame resolves `result`, an error frame or a lost connection rejects it. The owner adds the
+ * verbs of its protocol on top (stdin, signals, resize, detach) through `send`.
+ */
+export class AgentStreamConnection<R, S extends number> {
+  readonly result: Promise<R>;
+  private sink: AgentStreamOutput<S> | undefined;
+  private readonly backlog: [S, Buffer | null][] = [];
+  private resolve!: (result: R) => void;
+  private reject!: (err: Error) => void;
+  private settled = false;
+
+  constructor(
+    private readonly socket: Socket,
+    decoder: AgentExecFrameDecoder,
+    private readonly options: AgentStreamConnectionOptions<R, S>,
+  ) {
+    this.result = new Promise<R>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.result.catch(() => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of decoder.push(chunk)) this.frame(f);
+      } catch (err) {
+        this.lost(`Invalid data from the host agent: ${(err as Error).message}`);
+      }
+    });
+    socket.on('close', () => this.lost('Lost the connection to the host agent'));
+    socket.on('error', () => socket.destroy());
+  }
+
+  /** Output starts flowing to `sink` (what arrived before is delivered first). */
+  attach(sink: AgentStreamOutput<S>): void {
+    this.sink = sink;
+    for (const [stream, chunk] of this.backlog.splice(0)) {
+      if (chunk === null) sink.end(stream);
+      else sink.data(stream, chunk);
+    }
+  }
+
+  /** Frames that came in the same read as `started`. */
+  deliver(frames: AgentExecFrame[]): void {
+    for (const f of frames) this.frame(f);
+  }
+
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  /** Writes a frame (nothing once the connection is gone); false: the connection is backed up, wait for `onDrain`. */
+  send(frame: Buffer): boolean {
+    if (this.socket.destroyed) return true;
+    return this.socket.write(frame);
+  }
+
+  onDrain(fn: () => void): void {
+    this.socket.once('drain', fn);
+  }
+
+  /** Output backpressure: stop reading from the agent until `resume`. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private frame(f: AgentExecFrame): void {
+    switch (f.kind) {
+      case AgentExecFrameKind.Data:
+      case AgentExecFrameKind.Eof: {
+        const stream = f.stream as S;
+        if (!this.options.outputs.includes(stream)) return;
+        const chunk = f.kind === AgentExecFrameKind.Data ? f.payload : null;
+        if (!this.sink) this.backlog.push([stream, chunk]);
+        else if (chunk === null) this.sink.end(stream);
+        else this.sink.data(stream, chunk);
+        return;
+      }
+      case AgentExecFrameKind.Exit:
+        this.settled = true;
+        this.resolve(this.options.result(JSON.parse(f.payload.toString('utf8'))));
+        return;
+      case AgentExecFrameKind.Error:
+        this.settled = true;
+        this.reject(agentErrorOf(JSON.parse(f.payload.toString('utf8')) as AgentErrorBody));
+    }
+  }
+
+  private lost(message: string): void {
+    this.socket.destroy();
+    if (this.settled) return;
+    this.settled = true;
+    const stillCounts = this.options.lostResult?.();
+    if (stillCounts !== undefined) this.resolve(stillCounts);
+    else this.reject(new AgentRequestError(502, 'internal', message));
+  }
+}

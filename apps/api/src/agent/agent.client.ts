@@ -9,7 +9,20 @@ import type {
   AgentVolumeImageExportRequest,
   AgentVolumeImageExportResult,
 } from '@lxdts/api-types';
-import { AGENT_FILE_INFO_HEADER, type AgentFileInfo, type AgentFilePushRequest, type AgentFilePushResult, type AgentFileRequest } from '@lxdts/api-types';
+import {
+  AGENT_FILE_INFO_HEADER,
+  type AgentFileInfo,
+  type AgentFilePushRequest,
+  type AgentFilePushResult,
+  type AgentFileRequest,
+  type AgentLogList,
+  type AgentPoolCreateRequest,
+  type AgentPoolCreated,
+  type AgentPoolDeleteRequest,
+  type AgentPoolResourcesRequest,
+  type ResourcesStoragePool,
+  agentLogPath,
+} from '@lxdts/api-types';
 import { type AgentConsoleConnection, openAgentConsole } from '../console/agent-console.connection.js';
 import { type AgentExecConnection, openAgentExec } from '../exec/agent-exec.connection.js';
 import type {
@@ -89,13 +102,44 @@ export class AgentClient {
     await this.call('POST', `/instances/${enc(lxcName)}/freeze`);
   }
 
-  /** One of the container's log files (lxc.log, console.log, `.old`); '' when absent. */
-  async readLog(lxcName: string, file: string): Promise<string> {
-    return (await this.call<{ content: string }>('GET', `/instances/${enc(lxcName)}/logs/${enc(file)}`)).content;
+  /** The files of the container's log directory (lxc.log, console.log, exec record-output files), by name. */
+  async listLogs(lxcName: string): Promise<string[]> {
+    return (await this.call<AgentLogList>('GET', agentLogPath(lxcName))).files;
   }
 
+  /** One log file's bytes as they are on disk (a body to consume or destroy); 404 `not_found` when absent. */
+  openLog(lxcName: string, file: string): Promise<IncomingMessage> {
+    return this.openStream('GET', agentLogPath(lxcName, file));
+  }
+
+  /** Empties a log file (the console log); nothing when absent. */
   async clearLog(lxcName: string, file: string): Promise<void> {
-    await this.call('POST', `/instances/${enc(lxcName)}/logs/${enc(file)}/clear`);
+    await this.call('POST', `${agentLogPath(lxcName, file)}/clear`);
+  }
+
+  /** LXD's dir pool layout under `source` (created when missing); what it made, for `undoCreateDirPool`. */
+  async createDirPool(req: AgentPoolCreateRequest): Promise<AgentPoolCreated> {
+    return this.call<AgentPoolCreated>('POST', '/storage/dir/pool/create', req);
+  }
+
+  /** Takes back exactly what `createDirPool` made (a pool creation that failed afterwards). */
+  async undoCreateDirPool(created: AgentPoolCreated): Promise<void> {
+    await this.call('POST', '/storage/dir/pool/undo-create', { created });
+  }
+
+  /** Removes the pool's layout (and `source` up to `ownedRoot` when the pool owns it). */
+  async deleteDirPool(req: AgentPoolDeleteRequest): Promise<void> {
+    await this.call('POST', '/storage/dir/pool/delete', req);
+  }
+
+  /** statfs of the pool's source. */
+  async dirPoolResources(req: AgentPoolResourcesRequest): Promise<ResourcesStoragePool> {
+    return this.call<ResourcesStoragePool>('POST', '/storage/dir/pool/resources', req);
+  }
+
+  /** Removes a log file; 404 `not_found` when absent. */
+  async deleteLog(lxcName: string, file: string): Promise<void> {
+    await this.call('POST', `${agentLogPath(lxcName, file)}/delete`);
   }
 
   /** Whether the container's devices can be set up on this host now (400 with the reason when not). */

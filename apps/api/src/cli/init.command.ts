@@ -2,13 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import type { LocalClient } from './local-client.js';
+import { type ClusterPreseed, applyClusterPreseed } from './init-cluster.js';
 
 interface Named {
   name: string;
   [key: string]: unknown;
 }
 
-/** LXD's preseed document (api.InitPreseed); cluster joining is not handled here yet. */
+/** LXD's preseed document (api.InitPreseed). */
 export interface Preseed {
   config?: Record<string, string>;
   networks?: Named[];
@@ -63,7 +64,8 @@ async function autoPreseed(client: LocalClient, flags: Record<string, string | b
 
 /** Applies a preseed; on failure, undoes what it created and restores what it changed. */
 export async function applyPreseed(client: LocalClient, p: Preseed): Promise<void> {
-  if (p.cluster) throw new Error('Clustering through init is not supported yet');
+  const cluster = p.cluster as ClusterPreseed | undefined;
+  if (cluster !== undefined && (typeof cluster !== 'object' || cluster === null || Array.isArray(cluster))) throw new Error('Invalid preseed: cluster must be a mapping');
   const undo: (() => Promise<unknown>)[] = [];
   try {
     if (p.config && Object.keys(p.config).length) {
@@ -76,6 +78,7 @@ export async function applyPreseed(client: LocalClient, p: Preseed): Promise<voi
     for (const net of p.networks ?? []) await upsert(client, '/1.0/networks', net, undo);
     for (const project of p.projects ?? []) await upsert(client, '/1.0/projects', project, undo);
     for (const profile of p.profiles ?? []) await upsert(client, '/1.0/profiles', profile, undo);
+    if (cluster) await applyClusterPreseed(client, cluster);
   } catch (err) {
     for (const fn of undo.reverse()) await fn().catch(() => undefined);
     throw err;

@@ -81,8 +81,16 @@ export function dialMemberDatabase(address: string, tls: ClusterTls, timeoutMs =
       clearTimeout(timer);
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
+      // Held until the new owner listens: it may attach 'data' (which does not resume an explicitly paused
+      // stream) or pipe it (which does).
       socket.pause();
       if (rest.length > 0) socket.unshift(rest);
+      const onListener = (event: string | symbol) => {
+        if (event !== 'data') return;
+        socket.off('newListener', onListener);
+        process.nextTick(() => socket.resume());
+      };
+      socket.on('newListener', onListener);
       resolve(socket);
     };
     socket.on('data', onData);

@@ -2,7 +2,8 @@
 // ("host:port\n"), and the daemon carries each through the peer's HTTPS (database-tunnel.ts). The node itself never
 // opens a network connection, so raft traffic is always authenticated and encrypted with the cluster certificate.
 import { type Server, type Socket, createServer } from 'node:net';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { splice } from './database-tunnel.js';
 
@@ -19,6 +20,7 @@ export class DialProxy {
   ) {}
 
   async listen(): Promise<void> {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     rmSync(this.path, { force: true });
     const server = createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {

@@ -8,39 +8,22 @@
 //   - when the console goes away by itself (the container stopped), a barrier (zero-length text frame) is sent on
 //     the data socket and the operation ends once the client closes its control socket;
 //   - without a control socket, closing the data socket detaches.
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AgentConsoleExit } from '@lxdts/api-types';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { RawData } from 'ws';
 import { parseExecControl } from '../exec/exec-request.js';
-import { type OperationWebsocketHandler, writeError } from '../exec/operation-websocket.hub.js';
-import { internalError } from '../http/api-error.js';
+import { OperationWebsocketSet, toBuffer } from '../exec/operation-websocket-set.js';
+import type { OperationWebsocketHandler } from '../exec/operation-websocket.hub.js';
 import type { AgentConsoleConnection } from './agent-console.connection.js';
 
 export type ConsoleFd = '0' | 'control';
-
-interface Channel {
-  ws: WebSocket;
-  socket: Duplex;
-}
-
-/** Output waits (the agent connection is paused) while the client has this much unsent. */
-const HIGH_WATER = 4 * 1024 * 1024;
-
-/** LXD's shared.RandomCryptoString: 32 random bytes, hex. */
-const secret = (): string => randomBytes(32).toString('hex');
 
 /** How the session started: the data socket connected, or the client left before it did. */
 export type ConsoleBegin = 'connected' | 'detached';
 
 export class ConsoleWebsockets implements OperationWebsocketHandler {
-  private static readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  private readonly secrets = new Map<ConsoleFd, string>([
-    ['0', secret()],
-    ['control', secret()],
-  ]);
-  private readonly channels = new Map<ConsoleFd, Channel>();
+  private readonly sockets: OperationWebsocketSet<ConsoleFd>;
   /** Sockets the client has closed (or that never will connect again). */
   private readonly gone = new Set<ConsoleFd>();
   private readonly waiters: (() => void)[] = [];
@@ -51,42 +34,32 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
   private detachRequested = false;
   private finished = false;
   private closed = false;
-  private paused = false;
 
-  constructor(private readonly log: (msg: string) => void = () => undefined) {}
+  constructor(private readonly log: (msg: string) => void = () => undefined) {
+    this.sockets = new OperationWebsocketSet<ConsoleFd>({
+      fds: ['0', 'control'],
+      keepalive: false,
+      accepting: () => !this.finished && !this.closed,
+      connected: (fd, ws) => {
+        if (fd === '0') ws.on('message', (data: RawData, isBinary: boolean) => isBinary && this.input(toBuffer(data)));
+        else ws.on('message', (data: RawData) => this.controlMessage(toBuffer(data).toString('utf8')));
+        this.wake();
+      },
+      closedByClient: (fd) => this.closedByClient(fd),
+    });
+  }
 
   /** `metadata.fds` of the operation. */
   fds(): Record<string, string> {
-    return Object.fromEntries(this.secrets);
-  }
-
-  private fdOf(s: string): ConsoleFd | undefined {
-    for (const [fd, value] of this.secrets) if (value === s) return fd;
-    return undefined;
+    return this.sockets.fds();
   }
 
   owns(s: string): boolean {
-    return this.fdOf(s) !== undefined;
+    return this.sockets.owns(s);
   }
 
   upgrade(s: string, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const fd = this.fdOf(s) as ConsoleFd;
-    if (this.channels.has(fd) || this.finished || this.closed) {
-      writeError(socket, internalError('Websocket number already connected'));
-      return;
-    }
-    ConsoleWebsockets.wss.handleUpgrade(req, socket, head, (ws) => {
-      if (this.finished || this.closed || this.channels.has(fd)) {
-        socket.destroy();
-        return;
-      }
-      this.channels.set(fd, { ws, socket });
-      ws.on('error', () => ws.terminate());
-      ws.on('close', () => this.closedByClient(fd));
-      if (fd === '0') ws.on('message', (data: RawData, isBinary: boolean) => isBinary && this.input(toBuffer(data)));
-      else ws.on('message', (data: RawData) => this.controlMessage(toBuffer(data).toString('utf8')));
-      this.wake();
-    });
+    this.sockets.upgrade(s, req, socket, head);
   }
 
   private wake(): void {
@@ -99,7 +72,7 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
       const check = () => {
         if (this.closed) reject(new Error('Console websockets closed'));
         else if (this.detachRequested) resolve('detached');
-        else if (this.channels.has('0')) resolve('connected');
+        else if (this.sockets.has('0')) resolve('connected');
         else this.waiters.push(check);
       };
       check();
@@ -112,13 +85,14 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
    */
   async run(conn: AgentConsoleConnection): Promise<AgentConsoleExit> {
     this.conn = conn;
+    this.sockets.setOutputFlow(conn.stream);
     if (this.size) conn.resize(this.size.width, this.size.height);
     for (const d of this.inputQueue.splice(0)) this.toConsole(d);
     conn.attach({
-      data: (chunk) => this.send(chunk),
+      data: (chunk) => this.sockets.send('0', chunk),
       end: () => {
         // The console went away by itself: LXD's end-of-stream barrier.
-        if (!this.detachRequested) this.send(null);
+        if (!this.detachRequested) this.sockets.send('0', null);
       },
     });
     if (this.detachRequested) conn.detach();
@@ -127,17 +101,17 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
     } finally {
       this.finished = true;
       await this.farewell();
-      this.hangUp(['0']);
+      this.sockets.hangUp(['0']);
     }
   }
 
   /** LXD's last words on the data socket ("\n\r": the client's terminal is left on a fresh line), written out. */
   private farewell(): Promise<void> {
-    const ch = this.channels.get('0');
-    if (!ch || ch.ws.readyState !== ch.ws.OPEN || ch.socket.writableEnded) return Promise.resolve();
+    const ws = this.sockets.writable('0');
+    if (!ws) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 1_000);
-      ch.ws.send(Buffer.from('\n\r'), { binary: true }, () => {
+      ws.send(Buffer.from('\n\r'), { binary: true }, () => {
         clearTimeout(timer);
         resolve();
       });
@@ -148,26 +122,11 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
   waitForControlClosed(): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        if (this.closed || this.gone.has('control') || !this.channels.has('control')) resolve();
+        if (this.closed || this.gone.has('control') || !this.sockets.has('control')) resolve();
         else this.waiters.push(check);
       };
       check();
     });
-  }
-
-  private send(chunk: Buffer | null): void {
-    const ch = this.channels.get('0');
-    if (!ch || ch.ws.readyState !== ch.ws.OPEN || ch.socket.writableEnded) return;
-    ch.ws.send(chunk ?? Buffer.alloc(0), { binary: chunk !== null }, () => {
-      if (this.paused && ch.ws.bufferedAmount < HIGH_WATER / 4) {
-        this.paused = false;
-        this.conn?.resume();
-      }
-    });
-    if (!this.paused && ch.ws.bufferedAmount > HIGH_WATER) {
-      this.paused = true;
-      this.conn?.pause();
-    }
   }
 
   private input(data: Buffer): void {
@@ -179,9 +138,9 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
   private toConsole(data: Buffer): void {
     const conn = this.conn as AgentConsoleConnection;
     if (!conn.write(data)) {
-      const ws = this.channels.get('0')?.ws;
+      const ws = this.sockets.websocket('0');
       ws?.pause();
-      conn.onDrain(() => ws?.resume());
+      conn.stream.onDrain(() => ws?.resume());
     }
   }
 
@@ -195,7 +154,7 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
   /** The client closing control detaches; closing data does when there is no control socket. */
   private closedByClient(fd: ConsoleFd): void {
     this.gone.add(fd);
-    if (fd === 'control' || !this.channels.has('control')) this.requestDetach(`the client closed websocket ${fd}`);
+    if (fd === 'control' || !this.sockets.has('control')) this.requestDetach(`the client closed websocket ${fd}`);
     this.wake();
   }
 
@@ -208,13 +167,8 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
   }
 
   /** Closes sockets from our side (TCP half-close, no close frame); the client's close completes it. */
-  hangUp(fds: ConsoleFd[] = ['0', 'control']): void {
-    for (const fd of fds) {
-      const ch = this.channels.get(fd);
-      if (!ch || ch.socket.writableEnded) continue;
-      ch.socket.end();
-      setTimeout(() => ch.socket.destroy(), 5_000).unref();
-    }
+  hangUp(fds?: ConsoleFd[]): void {
+    this.sockets.hangUp(fds);
   }
 
   /** Daemon shutdown or a failed operation: everything goes, the agent detaches with its connection. */
@@ -222,13 +176,7 @@ export class ConsoleWebsockets implements OperationWebsocketHandler {
     this.closed = true;
     this.finished = true;
     this.wake();
-    for (const ch of this.channels.values()) ch.ws.terminate();
+    this.sockets.terminate();
     this.conn?.close();
   }
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

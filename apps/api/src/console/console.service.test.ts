@@ -7,6 +7,7 @@ import { type Server, createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import {
   type AgentConsoleControl,
@@ -28,6 +29,7 @@ import { OperationsService } from '../operations/operations.service.js';
 import { ConsoleService } from './console.service.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const bytesOf = async (body: Readable | Buffer): Promise<Buffer> => (Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray()));
 
 /**
  * A host agent speaking the console stream: the console echoes input upper-cased. Containers: `c1` (running),
@@ -38,16 +40,26 @@ class FakeAgent {
   readonly controls: AgentConsoleControl[] = [];
   readonly detaches: string[] = [];
   readonly logRequests: string[] = [];
-  log = 'boot line\r\n';
+  log: Buffer | null = Buffer.from('boot line\r\n');
   private readonly server: Server;
   private readonly enders: (() => void)[] = [];
 
   constructor() {
     this.server = createServer((req, res) => {
       this.logRequests.push(`${req.method} ${req.url}`);
-      if (req.method === 'POST' && req.url?.endsWith('/clear')) this.log = '';
+      if (req.method === 'POST' && req.url?.endsWith('/clear') && this.log) this.log = Buffer.alloc(0);
+      if (req.method === 'GET' && this.log === null) {
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: 'open console.log: no such file or directory', code: 'not_found' }));
+        return;
+      }
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': this.log!.length });
+        res.end(this.log);
+        return;
+      }
       res.setHeader('Content-Type', 'application/json');
-      res.end(req.method === 'GET' ? JSON.stringify({ content: this.log }) : '{}');
+      res.end('{}');
     });
     this.server.on('upgrade', (req, socket: Socket) => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: lxdts-console\r\n\r\n');
@@ -105,6 +117,7 @@ class FakeAgent {
     this.controls.length = 0;
     this.detaches.length = 0;
     this.logRequests.length = 0;
+    this.log = Buffer.from('boot line\r\n');
   }
 
   async close(): Promise<void> {
@@ -340,14 +353,18 @@ describe('console operation (fake agent)', () => {
   });
 
   test('console log: GET returns it, DELETE empties it, with their lifecycle events and LXD 404 messages', async () => {
-    fake.log = 'hello\r\n';
-    assert.equal(await service.log('default', 'c1'), 'hello\r\n');
+    // Raw terminal bytes, not UTF-8, come through unchanged.
+    fake.log = Buffer.from([0x68, 0x69, 0xff, 0xfe, 0x1b, 0x5b, 0x6d, 0x0d, 0x0a]);
+    assert.deepEqual(await bytesOf(await service.log('default', 'c1')), fake.log);
     await service.clearLog('default', 'c1');
-    assert.equal(fake.log, '');
+    assert.deepEqual(fake.log, Buffer.alloc(0));
     assert.deepEqual(fake.logRequests, ['GET /instances/c1/logs/console.log', 'POST /instances/c1/logs/console.log/clear']);
     const actions = events.filter((e) => e.type === 'lifecycle').map((e) => (e.metadata as { action: string }).action);
     assert.deepEqual(actions, ['instance-console-retrieved', 'instance-console-reset']);
     await refused(() => service.log('default', 'nope'), 404, 'Instance not found');
+    // No console log yet: an empty one.
+    fake.log = null;
+    assert.deepEqual(await bytesOf(await service.log('default', 'c1')), Buffer.alloc(0));
     await refused(() => service.clearLog('default', 'nope'), 404, 'Failed to fetch instance "nope" in project "default": Instance not found');
   });
 

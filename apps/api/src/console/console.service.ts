@@ -8,9 +8,10 @@
 //   - GET …/console: the console log (liblxc's lxc.console.logfile: everything written on /dev/console, attached or
 //     not); lifecycle `instance-console-retrieved`.
 //   - DELETE …/console: empties it (liblxc keeps appending to the same file); lifecycle `instance-console-reset`.
+import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Operation } from '@lxdts/api-types';
-import type { AgentClient } from '../agent/agent.client.js';
+import { type AgentClient, AgentRequestError } from '../agent/agent.client.js';
 import { AGENT_CLIENT } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
 import { OperationWebsocketHub } from '../exec/operation-websocket.hub.js';
@@ -77,10 +78,16 @@ export class ConsoleService {
     if (!exit.detached) await sockets.waitForControlClosed();
   }
 
-  /** GET …/console: the console log as text. */
-  async log(project: string, name: string): Promise<string> {
+  /** GET …/console: the console log's bytes as they are (raw terminal output); empty when there is none yet. */
+  async log(project: string, name: string): Promise<Readable | Buffer> {
     const target = await this.targets.resolve(project, name);
-    const content = await this.agent.readLog(target.lxcName, CONSOLE_LOG);
+    let content: Readable | Buffer;
+    try {
+      content = await this.agent.openLog(target.lxcName, CONSOLE_LOG);
+    } catch (err) {
+      if (!(err instanceof AgentRequestError && err.code === 'not_found')) throw err;
+      content = Buffer.alloc(0);
+    }
     this.events.lifecycle('instance-console-retrieved', this.targets.url(project, name), project);
     return content;
   }

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CertificatesModule } from '../certificates/certificates.module.js';
+import { ClusterModule } from '../cluster/cluster.module.js';
 import { ConsoleModule } from '../console/console.module.js';
 import { ExecModule } from '../exec/exec.module.js';
 import { FilesModule } from '../files/files.module.js';
@@ -36,6 +37,7 @@ export class AppModule {
         FilesModule,
         ExecModule,
         ConsoleModule,
+        ClusterModule,
       ],
       providers: [ServerInfoService, ServerRoutes, OperationsRoutes],
     };

@@ -7,6 +7,11 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { SqliteStore } from '@lxdts/raft-store';
 import { startAgent } from '../agent/agent.process.js';
 import { CertificatesService } from '../certificates/certificates.service.js';
+import { ClusterHeartbeat } from '../cluster/cluster-heartbeat.js';
+import { CLUSTER_ADDRESS_KEY, ClusterRuntime } from '../cluster/cluster-runtime.js';
+import { ClusterService } from '../cluster/cluster.service.js';
+import { handleDatabaseUpgrade } from '../cluster/database-tunnel.js';
+import { nodeSocketPath } from '../cluster/cluster-database.js';
 import { InstancePowerService } from '../instances/instance-power.service.js';
 import { EventsService } from '../events/events.service.js';
 import { EventsSocket, refuse } from '../events/events.socket.js';
@@ -21,6 +26,7 @@ import { ServerConfigService } from '../server/server-config.service.js';
 import { loadOrCreateServerCertificate } from '../tls/server-certificate.js';
 import { AppModule } from './app.module.js';
 import type { DaemonOptions } from './daemon-options.js';
+import { DaemonStore } from './daemon-store.js';
 import { InternalRoutes } from './internal.routes.js';
 import { Listeners, removeStaleSocket } from './listeners.js';
 import { type Logger, createLogger } from './logger.js';
@@ -39,8 +45,23 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   chmodSync(paths.varDir, 0o711);
   const log = createLogger(options);
   const keyPair = loadOrCreateServerCertificate(paths.serverCert, paths.serverKey);
-  const store = await SqliteStore.open(paths.database);
+  const store = new DaemonStore(await SqliteStore.open(paths.database));
   const listeners = new Listeners(keyPair);
+  const cluster = new ClusterRuntime(paths, store, (level, msg) => log[level](msg));
+  // Clustered: the HTTPS listener presents the cluster certificate (and the server one again after leaving).
+  cluster.onClustered = (tls) => listeners.setKeyPair({ cert: tls.cert, key: tls.key });
+  cluster.onLeft = () => listeners.setKeyPair(keyPair);
+  // A clustered member opens the replicated database before anything reads it; its peers reach its node through
+  // its HTTPS meanwhile (raft needs both directions), so that listener and the database upgrade come first.
+  const databaseUpgrade = { tls: () => cluster.tls, localNode: () => (cluster.tls ? nodeSocketPath(paths.varDir) : null) };
+  listeners.setUpgradeHandler((req, socket, head) => {
+    if (!handleDatabaseUpgrade(req, socket, head, databaseUpgrade)) refuse(socket, 503, 'Service Unavailable');
+  });
+  if (await cluster.willOpen()) {
+    const address = (await cluster.localConfig('core.https_address')) || (await cluster.localConfig(CLUSTER_ADDRESS_KEY));
+    await listeners.applyHttpsAddress(address).catch((err: Error) => log.error(`Cannot listen on ${address}: ${err.message}`));
+  }
+  await cluster.open();
   const agent = await startAgent(
     { varDir: paths.varDir },
     {
@@ -51,7 +72,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   );
 
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ store, paths, options, agent: agent.client }),
+    AppModule.forRoot({ store, paths, options, agent: agent.client, cluster }),
     new FastifyAdapter({
       serverFactory: listeners.serverFactory,
       bodyLimit: DEFAULT_BODY_LIMIT,
@@ -70,9 +91,18 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   const table = [...ROUTE_PROVIDERS.map((p) => app.get(p, { strict: false })), internal].flatMap((p) => p.routes());
   app.useGlobalFilters(new LxdErrorFilter());
   await app.init();
+  const clusterService = app.get(ClusterService, { strict: false });
+  let memberNames: readonly string[] = ['none', hostname()];
+  const refreshNames = async () => {
+    memberNames = cluster.member.clustered ? await clusterService.memberNames() : ['none', hostname()];
+  };
+  await refreshNames();
+  setInterval(() => void refreshNames().catch(() => undefined), 2_000).unref();
+  const memberTrust = { fingerprint: '', name: 'cluster', restricted: false, projects: [] as string[] };
   registerRoutes(fastify, table, {
-    trust: certificates,
-    memberNames: ['none', hostname()],
+    // Other members present the cluster certificate: trusted like an unrestricted client.
+    trust: { lookup: (fp) => (cluster.tls && fp === cluster.tls.fingerprint ? { ...memberTrust, fingerprint: fp } : certificates.lookup(fp)) },
+    memberNames: () => memberNames,
     onServerError: (err, req) => log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`),
   });
   if (options.debug) {
@@ -85,6 +115,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   const eventsSocket = new EventsSocket(events, certificates);
   const operationSockets = app.get(OperationWebsocketHub, { strict: false });
   listeners.setUpgradeHandler((req, socket, head) => {
+    if (handleDatabaseUpgrade(req, socket, head, databaseUpgrade)) return;
     if (eventsSocket.handleUpgrade(req, socket, head)) return;
     if (operationSockets.handleUpgrade(req, socket, head)) return;
     refuse(socket, 404, 'Not Found');
@@ -97,6 +128,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   });
 
   removeStaleSocket(paths.socket);
+  listeners.markReady();
   await app.listen({ path: paths.socket });
   listeners.secureSocket(paths.socket, options.group);
   const httpsAddress = await config.get('core.https_address');
@@ -107,6 +139,12 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   }
   certificates.setAddresses(listeners.currentHttpsAddress ? [listeners.currentHttpsAddress] : []);
   await raiseHostWarnings(app.get(WarningsService, { strict: false }));
+  if (cluster.member.clustered) {
+    app.get(EventsService).location = cluster.member.name;
+    app.get(OperationsService).location = cluster.member.name;
+  }
+  const heartbeat = app.get(ClusterHeartbeat, { strict: false });
+  heartbeat.start();
   const power = app.get(InstancePowerService, { strict: false });
   await power.restore((msg) => log.warn(msg));
   internal.ready = true;
@@ -123,12 +161,16 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
         const timeoutSec = Number((await app.get(ServerConfigService).get('core.shutdown_timeout')) || '5') * 60;
         await power.shutdownAll(timeoutSec).catch((err: Error) => log.error(`Stopping instances: ${err.message}`));
       }
+      heartbeat.stop();
       app.get(OperationsService).shutdown();
       eventsSocket.close();
       await listeners.close();
       listeners.unix.closeAllConnections();
       await app.close();
       await agent.stop();
+      // A leader hands leadership over before its node stops: no write gap for the others.
+      await cluster.stop(true);
+      store.useGlobal(store.localStore);
       await store.close();
       removeStaleSocket(paths.socket);
       resolveStopped();

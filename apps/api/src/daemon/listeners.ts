@@ -1,7 +1,7 @@
 // The two listeners of one Nest/fastify app: the unix socket (plain HTTP, trusted by file mode) and HTTPS on
 // core.https_address (client certificates). Requests are tagged with the listener that accepted them.
 import { chmodSync, chownSync, existsSync, unlinkSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { execFileSync } from 'node:child_process';
@@ -16,11 +16,13 @@ export class Listeners {
   private httpsAddress = '';
   readonly unix: Server;
   private upgrade: UpgradeHandler | undefined;
+  /** Set once the app has its routes (markReady). */
+  private ready = false;
 
-  constructor(private readonly keyPair: KeyPair) {
+  constructor(private keyPair: KeyPair) {
     this.unix = createHttpServer((req, res) => {
       (req as TaggedRequest)[TRANSPORT] = 'unix';
-      this.handler!(req, res);
+      this.dispatch(req, res);
     });
     this.unix.keepAliveTimeout = 60_000;
     // Uploads and downloads (images, files) may take longer than Node's 300 s default.
@@ -36,6 +38,23 @@ export class Listeners {
     this.handler = handler;
     return this.unix;
   };
+
+  /**
+   * A clustered member listens on HTTPS before the app exists (peers reach its database node through it while it
+   * starts): until then, API requests get LXD's "not ready" answer.
+   */
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    if (this.handler && this.ready) {
+      this.handler(req, res);
+      return;
+    }
+    const body = JSON.stringify({ type: 'error', status: '', status_code: 0, operation: '', error_code: 503, error: 'LXD daemon not ready yet', metadata: null });
+    res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  }
+
+  markReady(): void {
+    this.ready = true;
+  }
 
   setUpgradeHandler(fn: UpgradeHandler): void {
     this.upgrade = fn;
@@ -53,6 +72,12 @@ export class Listeners {
       const gid = Number(execFileSync('getent', ['group', group], { encoding: 'utf8' }).split(':')[2]);
       if (Number.isFinite(gid)) chownSync(path, 0, gid);
     }
+  }
+
+  /** Presents another certificate from now on (the cluster's, once clustered); open connections keep theirs. */
+  setKeyPair(pair: KeyPair): void {
+    this.keyPair = pair;
+    this.https?.setSecureContext({ key: pair.key, cert: pair.cert });
   }
 
   get currentHttpsAddress(): string {
@@ -75,7 +100,7 @@ export class Listeners {
       { key: this.keyPair.key, cert: this.keyPair.cert, requestCert: true, rejectUnauthorized: false },
       (req, res) => {
         (req as TaggedRequest)[TRANSPORT] = 'tls';
-        this.handler!(req, res);
+        this.dispatch(req, res);
       },
     );
     server.keepAliveTimeout = 60_000;

@@ -2,40 +2,17 @@
 // does), a busybox container it starts, the exec service and hub, and a websocket client doing what `lxc exec`
 // does. Skips when not root, when liblxc or a static busybox is missing, or when the agent is not built.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type BusyboxContainer, containerTestSkipReason, startBusyboxContainer } from '@lxdts/test-containers';
 import { type AgentHandle, defaultAgentMain, startAgent } from '../agent/agent.process.js';
 import type { InstanceTarget } from '../instances/instance-target.js';
 import { type ExecHarness, type FdSocket, execPost, startExec, startExecHarness } from './exec-test-harness.js';
 
-function skipReason(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root (liblxc containers)';
-  if (spawnSync('lxc-start', ['--version']).status !== 0) return 'lxc-start is not installed';
-  if (!existsSync('/bin/busybox')) return 'needs a static /bin/busybox (busybox-static)';
-  if (!existsSync(defaultAgentMain())) return 'the agent is not built';
-  return false;
-}
-const skip = skipReason();
-
-/** A unified image: metadata.yaml + rootfs/ with a static busybox as /sbin/init (as the agent's runtime test). */
-function buildBusyboxImage(dir: string): string {
-  const src = join(dir, 'image-src');
-  const rootfs = join(src, 'rootfs');
-  for (const d of ['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'mnt']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
-  const applets = execFileSync(join(rootfs, 'bin/busybox'), ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const a of applets) if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
-  symlinkSync('../bin/busybox', join(rootfs, 'sbin/init'));
-  writeFileSync(join(rootfs, 'etc/inittab'), '::sysinit:/bin/true\n');
-  writeFileSync(join(src, 'metadata.yaml'), 'architecture: x86_64\ncreation_date: 1700000000\n');
-  const tarball = join(dir, 'busybox.tar.xz');
-  execFileSync('tar', ['-cJf', tarball, '--numeric-owner', '--owner=0', '--group=0', '-C', src, 'metadata.yaml', 'rootfs']);
-  return tarball;
-}
+const skip = containerTestSkipReason() || (!existsSync(defaultAgentMain()) && 'the agent is not built');
 
 const output = async (s: FdSocket | undefined) => {
   await s?.waitFor((x) => x.hasBarrier());
@@ -45,38 +22,25 @@ const output = async (s: FdSocket | undefined) => {
 describe('LXD exec protocol against a real container', { skip }, () => {
   const name = `lxdts-e-${randomBytes(4).toString('hex')}`;
   let dir = '';
-  let pool = '';
   let agent: AgentHandle | undefined;
+  let container: BusyboxContainer | undefined;
   let h: ExecHarness | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lxdts-api-exec-'));
     chmodSync(dir, 0o711);
-    pool = join(dir, 'pool');
-    mkdirSync(pool);
-    agent = await startAgent({ varDir: join(dir, 'lxd') }, { onLog: () => undefined });
-    const ready = await agent.client.ready();
-    const fingerprint = randomBytes(32).toString('hex');
-    await agent.client.unpackImage({ poolSource: pool, fingerprint, imageFile: buildBusyboxImage(dir) });
-    const vol = await agent.client.createVolume({ volume: { poolSource: pool, type: 'containers', name }, fromImage: { fingerprint } });
-    await agent.client.start({
-      name,
-      project: 'default',
-      lxcName: name,
-      rootfsPath: vol.rootfsPath,
-      architecture: 'x86_64',
-      config: {},
-      devices: { root: { type: 'disk', path: '/', pool: 'default' } },
-      idmap: ready.defaultIdmap,
-    });
+    const varDir = join(dir, 'lxd');
+    agent = await startAgent({ varDir }, { onLog: () => undefined });
+    container = await startBusyboxContainer({ socketPath: agent.socketPath, workDir: dir, lxcpath: join(varDir, 'containers'), name });
+    const idmap = container.ready.defaultIdmap;
     const target: InstanceTarget = {
       name,
       project: 'default',
       lxcName: name,
-      rootfsPath: vol.rootfsPath,
+      rootfsPath: container.rootfsPath,
       status: 'Running',
-      uidBase: ready.defaultIdmap?.uidBase ?? 0,
-      gidBase: ready.defaultIdmap?.gidBase ?? 0,
+      uidBase: idmap?.uidBase ?? 0,
+      gidBase: idmap?.gidBase ?? 0,
       expandedConfig: { 'environment.FOO': 'from-config' },
     };
     h = await startExecHarness(dir, agent.socketPath, target);
@@ -84,14 +48,8 @@ describe('LXD exec protocol against a real container', { skip }, () => {
 
   after(async () => {
     await h?.close();
-    if (agent) {
-      await agent.client.stop(name, { force: true, timeoutSec: -1 }).catch(() => undefined);
-      await agent.client.delete(name).catch(() => undefined);
-      await agent.client.deleteVolume({ volume: { poolSource: pool, type: 'containers', name } }).catch(() => undefined);
-      await agent.stop();
-    }
-    const lxcpath = join(dir, 'lxd', 'containers');
-    if (dir && existsSync(join(lxcpath, name))) spawnSync('lxc-stop', ['-P', lxcpath, '-n', name, '-k']);
+    await container?.remove();
+    await agent?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -17,7 +17,8 @@ export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 export interface RouterOptions {
   trust: TrustStore;
   /** Names `?target=` may take on this server (standalone: "none" and the host name). */
-  memberNames: readonly string[];
+  /** The cluster's member names (`target=` must name one); `none` standalone. */
+  memberNames: readonly string[] | (() => readonly string[]);
   /** Called with every handler failure of status >= 500, for the log. */
   onServerError?: (err: unknown, req: FastifyRequest) => void;
 }
@@ -113,7 +114,7 @@ export function registerRoutes(app: FastifyInstance, table: Route[], opts: Route
       const identity = identityOf(req, opts.trust);
       const ctx = buildContext(req, identity);
       if (!allowed(endpoint.access, identity, ctx.project)) throw forbidden();
-      if (ctx.target !== '' && !opts.memberNames.includes(ctx.target)) throw notFound('Cluster member not found');
+      if (ctx.target !== '' && !(typeof opts.memberNames === 'function' ? opts.memberNames() : opts.memberNames).includes(ctx.target)) throw notFound('Cluster member not found');
       send(reply, await endpoint.handler(ctx));
     } catch (err) {
       const apiErr = toApiError(err);

@@ -18,9 +18,9 @@ import { readImageFile } from './image-metadata.js';
 import { ImageStore, type ImageFiles } from './image-store.js';
 import { IMAGE_TYPE_CODES, ImagesRepository } from './images.repository.js';
 import { ImagesService } from './images.service.js';
+import { localMember } from '../cluster/local-member.js';
 
 /** Standalone daemons are member 1 ("none") of their own database. */
-const LOCAL_NODE_ID = 1;
 
 /** An image whose files are already staged (see `createStagingDir`), e.g. a freshly published instance. */
 export interface ImportRequest {
@@ -132,7 +132,7 @@ export class ImageImportService {
           uploadDate: new Date().toISOString(),
           properties: { ...info.metadata.properties, ...req.properties },
           profileIds,
-          nodeId: LOCAL_NODE_ID,
+          nodeId: localMember.nodeId,
           aliases: req.aliases ?? [],
         });
       } catch (err) {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ImagesModule } from '../images/images.module.js';
 import { ProjectsModule } from '../projects/projects.module.js';
 import { InstanceLogsRoutes } from './instance-logs.routes.js';
+import { InstanceLogsService } from './instance-logs.service.js';
 import { InstancePowerService } from './instance-power.service.js';
 import { InstancePublishService } from './instance-publish.service.js';
 import { INSTANCE_TARGETS } from './instance-target.js';
@@ -17,6 +18,7 @@ import { InstancesService } from './instances.service.js';
     InstancePowerService,
     InstancePublishService,
     InstancesRoutes,
+    InstanceLogsService,
     InstanceLogsRoutes,
     { provide: INSTANCE_TARGETS, useExisting: InstancesService },
   ],

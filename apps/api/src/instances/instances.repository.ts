@@ -4,6 +4,7 @@ import type { Db, Store, Tx } from '@lxdts/raft-store';
 import type { Devices } from '@lxdts/api-types';
 import { STORE } from '../daemon/tokens.js';
 import { configMap, devicesFromRows } from '../projects/config-rows.js';
+import { localMember } from '../cluster/local-member.js';
 
 export interface InstanceRow {
   id: number;
@@ -47,7 +48,6 @@ const ARCH_IDS: Record<string, number> = { i686: 1, x86_64: 2, armv7l: 3, aarch6
 const ARCH_NAMES = Object.fromEntries(Object.entries(ARCH_IDS).map(([k, v]) => [v, k])) as Record<number, string>;
 /** storage_volumes.type of instance (container) volumes. */
 const VOLUME_CONTAINER = 0;
-const LOCAL_NODE = 1;
 
 @Injectable()
 export class InstancesRepository {
@@ -141,6 +141,9 @@ export class InstancesRepository {
       .select('storage_pools_config.value')
       .where('storage_pools.name', '=', name)
       .where('storage_pools_config.key', '=', 'source')
+      // Each member has its own source; a pool-wide one (node_id NULL) otherwise.
+      .where((eb) => eb.or([eb('storage_pools_config.node_id', '=', localMember.nodeId), eb('storage_pools_config.node_id', 'is', null)]))
+      .orderBy('storage_pools_config.node_id', 'desc')
       .executeTakeFirst();
     return row?.value;
   }
@@ -158,7 +161,7 @@ export class InstancesRepository {
     const { id } = await tx
       .insertInto('instances')
       .values({
-        node_id: LOCAL_NODE,
+        node_id: localMember.nodeId,
         name: inst.name,
         type: 0,
         architecture: ARCH_IDS[inst.architecture] ?? 0,
@@ -178,7 +181,7 @@ export class InstancesRepository {
       .values({
         name: inst.name,
         storage_pool_id: inst.poolId,
-        node_id: LOCAL_NODE,
+        node_id: localMember.nodeId,
         type: VOLUME_CONTAINER,
         description: '',
         project_id: inst.projectId,

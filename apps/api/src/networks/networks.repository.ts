@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Store } from '@lxdts/raft-store';
 import { STORE } from '../daemon/tokens.js';
+import { localMember } from '../cluster/local-member.js';
 
 export interface ManagedNetworkRow {
   id: number;
@@ -46,7 +47,7 @@ export class NetworksRepository {
       .selectFrom('networks_config')
       .select(['network_id', 'key', 'value'])
       .where('network_id', 'in', rows.map((r) => r.id))
-      .where((eb) => eb.or([eb('node_id', 'is', null), eb('node_id', '=', 1)]))
+      .where((eb) => eb.or([eb('node_id', 'is', null), eb('node_id', '=', localMember.nodeId)]))
       .orderBy('key')
       .execute();
     return rows.map((r) => ({

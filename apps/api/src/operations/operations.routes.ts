@@ -15,11 +15,11 @@ export class OperationsRoutes implements RouteProvider {
       { path: '/1.0/operations', get: { access: 'project', handler: (ctx) => this.list(ctx) } },
       {
         path: '/1.0/operations/:id',
-        get: { access: 'authenticated', handler: (ctx) => sync(this.operations.get(ctx.params['id']!, this.scope(ctx))) },
+        get: { access: 'authenticated', handler: async (ctx) => sync(await this.operations.find(ctx.params['id']!, this.scope(ctx))) },
         delete: {
           access: 'authenticated',
           handler: async (ctx) => {
-            await this.operations.cancel(ctx.params['id']!, this.scope(ctx));
+            await this.operations.cancelAny(ctx.params['id']!, this.scope(ctx));
             return emptySync();
           },
         },
@@ -44,8 +44,8 @@ export class OperationsRoutes implements RouteProvider {
     return ctx.query['project'] ? ctx.project : undefined;
   }
 
-  private list(ctx: RequestContext) {
-    const ops = this.operations.list(ctx.allProjects ? null : ctx.project);
+  private async list(ctx: RequestContext) {
+    const ops = await this.operations.listAll(ctx.allProjects ? null : ctx.project);
     const grouped: Record<string, (Operation | string)[]> = {};
     for (const op of ops) {
       (grouped[op.status.toLowerCase()] ??= []).push(ctx.recursion > 0 ? op : `/1.0/operations/${op.id}`);

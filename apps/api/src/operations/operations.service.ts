@@ -33,6 +33,17 @@ interface Entry {
   settle: () => void;
 }
 
+/**
+ * Operations kept elsewhere than in this daemon's memory (cluster join tokens live in the replicated database, so
+ * every member lists them and any member can revoke them). Project-less: listed whatever project is asked for.
+ */
+export interface OperationSource {
+  list(): Promise<Operation[]>;
+  get(id: string): Promise<Operation | undefined>;
+  /** Returns false when `id` is not one of this source's operations. */
+  cancel(id: string): Promise<boolean>;
+}
+
 /** Finished operations stay listed for a while (LXD keeps them ~5 s). */
 const RETAIN_MS = 5000;
 
@@ -42,6 +53,7 @@ const isFinal = (code: number): boolean =>
 @Injectable()
 export class OperationsService {
   private readonly entries = new Map<string, Entry>();
+  private readonly sources: OperationSource[] = [];
   location = 'none';
 
   constructor(private readonly events: EventsService) {}
@@ -104,6 +116,33 @@ export class OperationsService {
     const out: Operation[] = [];
     for (const e of this.entries.values()) if (project === null || e.project === project) out.push(this.snapshot(e));
     return out;
+  }
+
+  addSource(source: OperationSource): void {
+    this.sources.push(source);
+  }
+
+  /** `list` plus the operations of the other sources. */
+  async listAll(project: string | null): Promise<Operation[]> {
+    const external = await Promise.all(this.sources.map((s) => s.list()));
+    return [...this.list(project), ...external.flat()];
+  }
+
+  /** `get`, falling back to the other sources. */
+  async find(id: string, project?: string): Promise<Operation> {
+    if (this.entries.has(id)) return this.get(id, project);
+    for (const s of this.sources) {
+      const op = await s.get(id);
+      if (op) return op;
+    }
+    throw notFound('Operation not found');
+  }
+
+  /** `cancel`, falling back to the other sources. */
+  async cancelAny(id: string, project?: string): Promise<void> {
+    if (this.entries.has(id)) return this.cancel(id, project);
+    for (const s of this.sources) if (await s.cancel(id)) return;
+    throw notFound('Operation not found');
   }
 
   /** Operations of one class still running, e.g. pending trust tokens. */

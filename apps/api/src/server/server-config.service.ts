@@ -21,6 +21,11 @@ export class ServerConfigService {
 
   /** All set keys, local and global merged (stored values; the password is hashed). */
   async all(): Promise<Record<string, string>> {
+    if (!this.repo.cacheable) {
+      this.cache = undefined;
+      const { local, global } = await this.repo.load();
+      return { ...global, ...local };
+    }
     if (!this.cache) {
       const { local, global } = await this.repo.load();
       this.cache = { ...global, ...local };

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { hostname, release, machine } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Server, ServerEnvironment, ServerUntrusted } from '@lxdts/api-types';
-import { DAEMON_PATHS } from '../daemon/tokens.js';
+import { CLUSTER_RUNTIME, DAEMON_PATHS } from '../daemon/tokens.js';
+import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
 import type { DaemonPaths } from '../daemon/paths.js';
 import { certificateFingerprint } from '../tls/server-certificate.js';
 import { API_EXTENSIONS } from './api-extensions.js';
@@ -35,6 +36,7 @@ export class ServerInfoService {
   constructor(
     @Inject(DAEMON_PATHS) paths: DaemonPaths,
     private readonly config: ServerConfigService,
+    @Inject(CLUSTER_RUNTIME) private readonly cluster: ClusterRuntime,
   ) {
     const cert = readFileSync(paths.serverCert, 'utf8');
     const os = readOsRelease();
@@ -79,8 +81,15 @@ export class ServerInfoService {
       config,
       ...this.untrusted,
       auth: 'trusted',
-      environment: { ...this.staticEnv, addresses: https ? [https] : [], project },
+      environment: { ...this.staticEnv, ...this.clusterEnv(), addresses: https ? [https] : [], project },
     };
+  }
+
+  /** Clustered, the member presents the cluster certificate and its member name, as LXD. */
+  private clusterEnv(): Partial<ServerEnvironment> {
+    const { member, tls } = this.cluster;
+    if (!member.clustered || !tls) return {};
+    return { server_clustered: true, server_name: member.name, certificate: tls.cert, certificate_fingerprint: tls.fingerprint };
   }
 }
 

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { DirPoolDriver } from './dir-pool.driver.js';
 import { StoragePoolsRepository } from './storage-pools.repository.js';
 import { StoragePoolsRoutes } from './storage-pools.routes.js';
 import { StoragePoolsService } from './storage-pools.service.js';
@@ -9,7 +8,6 @@ import { StorageVolumesService } from './storage-volumes.service.js';
 
 @Module({
   providers: [
-    DirPoolDriver,
     StoragePoolsRepository,
     StoragePoolsService,
     StorageVolumesRepository,

@@ -97,6 +97,16 @@ export class StoragePoolsRepository {
     });
   }
 
+  /** A new cluster member's rows for an existing pool: its state and its own config (source). */
+  async addMember(poolId: number, nodeId: number, config: PoolConfigEntry[], state: number): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await tx.deleteFrom('storage_pools_nodes').where('storage_pool_id', '=', poolId).where('node_id', '=', nodeId).execute();
+      await tx.deleteFrom('storage_pools_config').where('storage_pool_id', '=', poolId).where('node_id', '=', nodeId).execute();
+      await tx.insertInto('storage_pools_nodes').values({ storage_pool_id: poolId, node_id: nodeId, state }).execute();
+      await this.insertConfig(tx, poolId, config);
+    });
+  }
+
   /** Replaces description and the whole config. */
   async update(poolId: number, description: string, config: PoolConfigEntry[]): Promise<void> {
     await this.store.transaction(async (tx) => {
@@ -110,10 +120,9 @@ export class StoragePoolsRepository {
    * Deletes the pool's rows (config, members and image volumes cascade); `beforeCommit` runs inside the transaction
    * so that a failure there keeps the pool.
    */
-  async delete(poolId: number, beforeCommit: () => void): Promise<void> {
+  async delete(poolId: number): Promise<void> {
     await this.store.transaction(async (tx) => {
       await tx.deleteFrom('storage_pools').where('id', '=', poolId).execute();
-      beforeCommit();
     });
   }
 

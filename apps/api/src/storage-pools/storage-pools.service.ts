@@ -1,20 +1,21 @@
-// Storage pools: validation, the dir driver's directories and the database rows kept in step, used_by, events.
-import { isAbsolute, join, resolve } from 'node:path';
-import { Inject, Injectable } from '@nestjs/common';
-import type { ResourcesStoragePool, StoragePool, StoragePoolPut, StoragePoolStatus, StoragePoolsPost } from '@lxdts/api-types';
+// Storage pools: validation, the dir pool's directories (made by the agent: host filesystem work) and the database
+// rows kept in step, used_by, events.
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AgentPoolCreated, ResourcesStoragePool, StoragePool, StoragePoolPut, StoragePoolStatus, StoragePoolsPost } from '@lxdts/api-types';
+import { type AgentClient, AgentRequestError } from '../agent/agent.client.js';
 import type { Identity } from '../auth/identity.js';
 import type { DaemonPaths } from '../daemon/paths.js';
-import { DAEMON_PATHS } from '../daemon/tokens.js';
+import { AGENT_CLIENT, DAEMON_PATHS } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
-import { badRequest, conflict, internalError, notFound } from '../http/api-error.js';
+import { ApiError, badRequest, conflict, internalError, notFound } from '../http/api-error.js';
 import { validateEntityName } from '../http/entity-name.js';
 import { apiUrl } from '../projects/api-url.js';
-import { DirPoolDriver, isWithin } from './dir-pool.driver.js';
 import { MEMBER_SPECIFIC_KEYS, validateDirPoolConfig } from './storage-pool-config.js';
 import { type PoolConfigEntry, type PoolReferences, type PoolRow, StoragePoolsRepository } from './storage-pools.repository.js';
+import { localMember } from '../cluster/local-member.js';
 
 /** Standalone daemons are member 1 ("none") of their own database. */
-const LOCAL_NODE_ID = 1;
 const STATE_CREATED = 1;
 
 /**
@@ -33,14 +34,23 @@ interface LoadedPool {
   entries: PoolConfigEntry[];
 }
 
+/** The agent calls pool changes make. */
+export type DirPoolAgent = Pick<AgentClient, 'createDirPool' | 'undoCreateDirPool' | 'deleteDirPool' | 'dirPoolResources'>;
+
+/** Where failures that don't fail the request are reported (cleanup after the row is gone). */
+export type PoolLog = Pick<Logger, 'warn'>;
+
 @Injectable()
 export class StoragePoolsService {
   /** Pool changes touch the filesystem and the database together; one at a time keeps them consistent. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** Replaceable in tests. */
+  log: PoolLog = new Logger('StoragePools');
+
   constructor(
     private readonly repo: StoragePoolsRepository,
-    private readonly driver: DirPoolDriver,
+    @Inject(AGENT_CLIENT) private readonly agent: DirPoolAgent,
     private readonly events: EventsService,
     @Inject(DAEMON_PATHS) private readonly paths: DaemonPaths,
   ) {}
@@ -56,6 +66,27 @@ export class StoragePoolsService {
 
   async get(name: string): Promise<StoragePool> {
     return this.toApi(await this.load(name));
+  }
+
+  /**
+   * A member joining a cluster gets its own source for every dir pool (`member_config` from the join preseed, else
+   * the default under its `$LXD_DIR/storage-pools`): directories made by its agent, then its per-member rows.
+   */
+  async joinMember(sources: Record<string, string>): Promise<void> {
+    await this.serialized(async () => {
+      for (const pool of await this.repo.list()) {
+        if (pool.driver !== 'dir') continue;
+        const given = sources[pool.name] ?? '';
+        const source = given === '' ? join(this.paths.storagePools, pool.name) : resolve(given);
+        const created = await this.agent.createDirPool({ source }).catch(fromAgent);
+        try {
+          await this.repo.addMember(pool.id, localMember.nodeId, [{ key: 'source', value: source, nodeId: localMember.nodeId }], STATE_CREATED);
+        } catch (err) {
+          await this.agent.undoCreateDirPool(created).catch(() => undefined);
+          throw err;
+        }
+      }
+    });
   }
 
   async create(req: StoragePoolsPost, identity: Identity): Promise<string> {
@@ -77,15 +108,16 @@ export class StoragePoolsService {
       const source = given === '' ? defaultSource : resolve(given);
       if (given !== '') await this.checkUserSource(given, source, defaultSource);
 
-      const created = this.driver.create(source);
+      // The directories first, then the row; a row that can't be written takes the directories back.
+      const created = await this.agent.createDirPool({ source }).catch(fromAgent);
       const config: PoolConfigEntry[] = [];
       for (const [key, value] of Object.entries(req.config)) {
         if (key === 'source' || value === '') continue;
-        config.push({ key, value, nodeId: MEMBER_SPECIFIC_KEYS.has(key) ? LOCAL_NODE_ID : null });
+        config.push({ key, value, nodeId: MEMBER_SPECIFIC_KEYS.has(key) ? localMember.nodeId : null });
       }
-      config.push({ key: 'source', value: source, nodeId: LOCAL_NODE_ID });
+      config.push({ key: 'source', value: source, nodeId: localMember.nodeId });
       // dir keeps `source` as given, so it records no volatile.initial_source (drivers that rewrite it do).
-      if (given !== '' && created.createdRoot) config.push({ key: OWNS_SOURCE_KEY, value: created.createdRoot, nodeId: LOCAL_NODE_ID });
+      if (given !== '' && created.createdRoot) config.push({ key: OWNS_SOURCE_KEY, value: created.createdRoot, nodeId: localMember.nodeId });
       try {
         await this.repo.create({
           name: req.name,
@@ -93,10 +125,10 @@ export class StoragePoolsService {
           description: req.description,
           state: STATE_CREATED,
           config,
-          nodes: [{ nodeId: LOCAL_NODE_ID, state: STATE_CREATED }],
+          nodes: [{ nodeId: localMember.nodeId, state: STATE_CREATED }],
         });
       } catch (err) {
-        this.driver.undoCreate(created);
+        await this.undoCreate(created);
         throw err;
       }
       const url = poolUrl(req.name);
@@ -125,7 +157,7 @@ export class StoragePoolsService {
       const entries: PoolConfigEntry[] = pool.entries.filter((e) => e.key === OWNS_SOURCE_KEY);
       for (const [key, value] of Object.entries(next)) {
         if (value === '') continue;
-        entries.push({ key, value, nodeId: MEMBER_SPECIFIC_KEYS.has(key) ? LOCAL_NODE_ID : null });
+        entries.push({ key, value, nodeId: MEMBER_SPECIFIC_KEYS.has(key) ? localMember.nodeId : null });
       }
       await this.repo.update(pool.row.id, description, entries);
     });
@@ -139,9 +171,14 @@ export class StoragePoolsService {
       const source = sourceOf(pool.entries);
       const ownedRoot =
         source === join(this.paths.storagePools, name) ? source : pool.entries.find((e) => e.key === OWNS_SOURCE_KEY)?.value;
-      await this.repo.delete(pool.row.id, () => {
-        if (source) this.driver.delete(source, ownedRoot);
-      });
+      // The row first: once it is gone the pool is gone, whatever happens to its directories then.
+      await this.repo.delete(pool.row.id);
+      if (!source) return;
+      try {
+        await this.agent.deleteDirPool({ source, ownedRoot });
+      } catch (err) {
+        this.log.warn(`Storage pool "${name}" deleted; removing its directories in '${source}' failed: ${(err as Error).message}`);
+      }
     });
     this.events.lifecycle('storage-pool-deleted', poolUrl(name), 'default', identity);
   }
@@ -149,7 +186,7 @@ export class StoragePoolsService {
   async resources(name: string): Promise<ResourcesStoragePool> {
     const source = sourceOf((await this.load(name)).entries);
     try {
-      return this.driver.resources(source);
+      return await this.agent.dirPoolResources({ source });
     } catch (err) {
       throw internalError(`Failed to get storage pool resources: ${(err as Error).message}`);
     }
@@ -165,10 +202,18 @@ export class StoragePoolsService {
     if (source !== defaultSource && isWithin(source, this.paths.varDir)) {
       throw badRequest(`Source path '${source}' is within the LXD directory`);
     }
-    for (const other of await this.repo.valuesOf('source', LOCAL_NODE_ID)) {
+    for (const other of await this.repo.valuesOf('source', localMember.nodeId)) {
       if (isWithin(source, other.value) || isWithin(other.value, source)) {
         throw badRequest(`Source path '${source}' is already used by storage pool "${other.pool}"`);
       }
+    }
+  }
+
+  private async undoCreate(created: AgentPoolCreated): Promise<void> {
+    try {
+      await this.agent.undoCreateDirPool(created);
+    } catch (err) {
+      this.log.warn(`Taking back the directories of a failed storage pool creation failed: ${(err as Error).message}`);
     }
   }
 
@@ -204,12 +249,12 @@ export const poolUrl = (name: string): string => apiUrl(['storage-pools', name])
 function visibleConfig(entries: PoolConfigEntry[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of entries) if (e.nodeId === null && e.key !== OWNS_SOURCE_KEY) out[e.key] = e.value;
-  for (const e of entries) if (e.nodeId === LOCAL_NODE_ID && e.key !== OWNS_SOURCE_KEY) out[e.key] = e.value;
+  for (const e of entries) if (e.nodeId === localMember.nodeId && e.key !== OWNS_SOURCE_KEY) out[e.key] = e.value;
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function sourceOf(entries: PoolConfigEntry[]): string {
-  return entries.find((e) => e.key === 'source' && e.nodeId === LOCAL_NODE_ID)?.value ?? entries.find((e) => e.key === 'source')?.value ?? '';
+  return entries.find((e) => e.key === 'source' && e.nodeId === localMember.nodeId)?.value ?? entries.find((e) => e.key === 'source')?.value ?? '';
 }
 
 /** LXD lists instances (and their snapshots), images, custom volumes and profiles, sorted. */
@@ -222,4 +267,17 @@ function usedBy(pool: string, refs: PoolReferences): string[] | null {
     ...refs.profiles.map((p) => apiUrl(['profiles', p.name], p.project)),
   ];
   return urls.length ? [...new Set(urls)].sort() : null;
+}
+
+function isWithin(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** The agent's refusals of a source keep LXD's messages (400); other failures are internal errors. */
+function fromAgent(err: unknown): never {
+  if (!(err instanceof AgentRequestError)) throw err;
+  if (err.code === 'bad_request') throw badRequest(err.message);
+  if (err.code === 'unavailable') throw new ApiError(503, err.message);
+  throw internalError(err.message);
 }

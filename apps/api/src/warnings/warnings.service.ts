@@ -14,9 +14,9 @@ import {
   warningTypeName,
 } from './warning-types.js';
 import { type WarningKey, type WarningRow, WarningsRepository } from './warnings.repository.js';
+import { localMember } from '../cluster/local-member.js';
 
 /** Standalone daemons are member 1 ("none") of their own database. */
-const LOCAL_NODE_ID = 1;
 
 export interface WarningTarget {
   /** Project the warning belongs to; omitted = none. */
@@ -99,7 +99,7 @@ export class WarningsService {
     }
     return {
       typeCode: type,
-      nodeId: target.clusterWide ? null : LOCAL_NODE_ID,
+      nodeId: target.clusterWide ? null : localMember.nodeId,
       projectId,
       entityTypeCode: target.entity?.type ?? null,
       entityId: target.entity?.id ?? null,

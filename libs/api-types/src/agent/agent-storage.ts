@@ -104,3 +104,34 @@ export interface AgentVolumeImageExportResult {
   /** The metadata.yaml written into the tarball. */
   metadataYaml: string;
 }
+
+// dir pools: LXD's directory layout under a pool's source (one directory per volume type and its snapshots).
+
+/** POST /storage/dir/pool/create: `source` must be missing (it is created), empty, or an old dir pool's layout. */
+export interface AgentPoolCreateRequest {
+  /** Absolute, normalized path. */
+  source: string;
+}
+
+/** What a pool creation made, so a failed creation can take back exactly that (POST /storage/dir/pool/undo-create). */
+export interface AgentPoolCreated {
+  /** The outermost directory created for `source` itself (it and its parents may have been missing). */
+  createdRoot: string | null;
+  /** Layout directories that did not exist before. */
+  createdSubdirs: string[];
+}
+
+/**
+ * POST /storage/dir/pool/delete: removes the layout directories (with any volume data left in them); when the pool
+ * owns `source` (`ownedRoot` is `source` or the outermost directory created for it), the then empty directories
+ * from `source` up to `ownedRoot` go too. Anything else in `source` stays.
+ */
+export interface AgentPoolDeleteRequest {
+  source: string;
+  ownedRoot?: string;
+}
+
+/** POST /storage/dir/pool/resources: statfs of the source, as ResourcesStoragePool. */
+export interface AgentPoolResourcesRequest {
+  source: string;
+}

@@ -8,3 +8,4 @@ export * from './agent-files.js';
 export * from './agent-exec.js';
 export * from './agent-templates.js';
 export * from './agent-console.js';
+export * from './agent-logs.js';

@@ -275,8 +275,19 @@ export interface OperationsTable {
   project_id: number | null;
 }
 
+/** A pending `lxc cluster add` token (0002). */
+export interface ClusterJoinTokensTable {
+  id: Generated<number>;
+  uuid: string;
+  server_name: string;
+  secret: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface GlobalDatabase {
   config: ConfigTable;
+  cluster_join_tokens: ClusterJoinTokensTable;
   nodes: NodesTable;
   nodes_roles: NodesRolesTable;
   projects: ProjectsTable;

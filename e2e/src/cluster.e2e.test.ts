@@ -1,0 +1,130 @@
+// Clustering with the real `lxc` client: three lxdts daemons, each in its own network namespace, form a cluster
+// (`lxc cluster enable`, tokens from `lxc cluster add`, joins with `lxdts init --preseed`), share one dqlite
+// database through their HTTPS, and keep every acknowledged write when the leader dies.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type ClusterMember, TestCluster, describeRun, netnsUnavailableReason, unixRequest } from './harness/index.js';
+
+const unavailable = await netnsUnavailableReason();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface MemberView {
+  server_name: string;
+  url: string;
+  roles: string[];
+  database: boolean;
+  status: string;
+}
+
+describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false }, () => {
+  let cluster: TestCluster;
+  const m = (i: number): ClusterMember => cluster.member(i);
+  const ok = async (member: ClusterMember, args: string[]) => {
+    const r = await member.lxc(args);
+    assert.equal(r.code, 0, `${member.name}: lxc ${args.join(' ')}\n${describeRun(r)}`);
+    return r.stdout;
+  };
+  const members = async (member: ClusterMember): Promise<MemberView[]> => JSON.parse(await ok(member, ['query', '/1.0/cluster/members?recursion=1'])) as MemberView[];
+  /** Polls until `check` passes (roles and heartbeats settle within seconds). */
+  const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => {
+    const until = Date.now() + timeoutMs;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > until) assert.fail(`timed out waiting for: ${what}`);
+      await sleep(250);
+    }
+  };
+  const join = async (i: number, via: number) => {
+    const token = (await ok(m(via), ['cluster', 'add', m(i).name, '--quiet'])).trim();
+    const preseed = ['cluster:', '  enabled: true', `  server_name: ${m(i).name}`, `  server_address: ${m(i).httpsAddress}`, `  cluster_token: ${token}`, ''].join('\n');
+    const r = await m(i).cli(['init', '--preseed'], { input: preseed, inNetns: true, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, `join of ${m(i).name}: ${describeRun(r)}`);
+  };
+
+  before(async () => {
+    cluster = await TestCluster.start(3, { https: true });
+  });
+  after(async () => {
+    await cluster?.dispose();
+  });
+
+  test('lxc cluster enable turns member1 into a one-member cluster and keeps its data', async () => {
+    await ok(m(1), ['profile', 'create', 'before-cluster']);
+    await ok(m(1), ['cluster', 'enable', m(1).name]);
+    const info = JSON.parse(await ok(m(1), ['query', '/1.0'])) as { environment: { server_clustered: boolean; server_name: string } };
+    assert.equal(info.environment.server_clustered, true);
+    assert.equal(info.environment.server_name, m(1).name);
+    const list = await members(m(1));
+    assert.deepEqual(list.map((x) => [x.server_name, x.url, x.roles, x.status]), [[m(1).name, `https://${m(1).httpsAddress}`, ['database-leader', 'database'], 'Online']]);
+    assert.match(await ok(m(1), ['profile', 'list', '--format', 'csv']), /before-cluster/);
+  });
+
+  test('two joins with tokens: three members ONLINE, three voters, one leader, one database', async () => {
+    await join(2, 1);
+    await join(3, 2);
+    await eventually('three voters', async () => (await members(m(1))).filter((x) => x.database).length === 3);
+    for (const i of [1, 2, 3]) {
+      const list = await members(m(i));
+      assert.deepEqual(list.map((x) => x.server_name), [m(1).name, m(2).name, m(3).name]);
+      assert.ok(list.every((x) => x.status === 'Online'), JSON.stringify(list));
+      assert.equal(list.filter((x) => x.roles.includes('database-leader')).length, 1);
+    }
+    const table = await ok(m(3), ['cluster', 'list']);
+    assert.match(table, /database-leader/);
+    // A write through any member is visible through every member.
+    await ok(m(2), ['profile', 'create', 'from-member2']);
+    await ok(m(3), ['profile', 'set', 'from-member2', 'user.x', 'y']);
+    for (const i of [1, 2, 3]) assert.equal((await ok(m(i), ['profile', 'get', 'from-member2', 'user.x'])).trim(), 'y');
+  });
+
+  test('a reused, wrong or revoked token is refused', async () => {
+    const token = (await ok(m(1), ['cluster', 'add', 'member9', '--quiet'])).trim();
+    assert.match(await ok(m(2), ['cluster', 'list-tokens', '--format', 'csv']), /member9/);
+    await ok(m(3), ['cluster', 'revoke-token', 'member9']);
+    assert.doesNotMatch(await ok(m(1), ['cluster', 'list-tokens', '--format', 'csv']), /member9/);
+    const decoded = JSON.parse(Buffer.from(token, 'base64').toString()) as { addresses: string[]; secret: string };
+    const r = await m(1).exec('curl', ['-sk', '-X', 'POST', `https://${decoded.addresses[0]}/internal/cluster/accept`, '-d', JSON.stringify({ server_name: 'member9', address: '10.0.0.9:8443', secret: decoded.secret, architecture: 'x86_64' })]);
+    assert.match(r.stdout, /No matching cluster join token found/);
+    assert.equal((await members(m(1))).length, 3);
+  });
+
+  test('SIGKILL of the leader: writes through the survivors resume, every acknowledged write survives, the member rejoins', async () => {
+    const leaderName = (await members(m(1))).find((x) => x.roles.includes('database-leader'))!.server_name;
+    const leader = cluster.members.find((x) => x.name === leaderName)!;
+    const survivors = cluster.members.filter((x) => x !== leader);
+    // Writer: one profile per write, alternating between the survivors, each acknowledged one recorded.
+    const acked: string[] = [];
+    const failures: { at: number; error: string }[] = [];
+    let stop = false;
+    let killedAt = 0;
+    let firstAfterKill = 0;
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        const via = survivors[i % survivors.length]!;
+        const name = `w${i}`;
+        const r = await unixRequest(via.daemon.socket, { method: 'POST', path: '/1.0/profiles', body: { name, config: {}, devices: {} }, timeoutMs: 30_000 });
+        if (r.status === 201) {
+          acked.push(name);
+          if (killedAt && !firstAfterKill) firstAfterKill = Date.now();
+        } else failures.push({ at: Date.now(), error: r.error ?? `${r.status} ${r.json?.error ?? r.text}` });
+        await sleep(20);
+      }
+    })();
+    await sleep(600);
+    killedAt = Date.now();
+    await leader.kill('SIGKILL');
+    await eventually('a write after the kill', async () => firstAfterKill > 0, 30_000);
+    await sleep(300);
+    stop = true;
+    await writer;
+    const gapMs = firstAfterKill - killedAt;
+    console.log(`# failover: first acknowledged write ${gapMs} ms after SIGKILL of ${leaderName}; ${acked.length} acknowledged, ${failures.length} failed`);
+    const names = new Set((JSON.parse(await ok(survivors[0]!, ['query', '/1.0/profiles'])) as string[]).map((u) => u.split('/').pop()));
+    for (const a of acked) assert.ok(names.has(a), `acknowledged write ${a} is there`);
+    // The dead member is shown OFFLINE, then comes back and catches up.
+    await eventually(`${leaderName} OFFLINE`, async () => (await members(survivors[0]!)).find((x) => x.server_name === leaderName)?.status === 'Offline');
+    await leader.restart();
+    await eventually(`${leaderName} back ONLINE`, async () => (await members(survivors[1]!)).every((x) => x.status === 'Online'), 30_000);
+    const seen = new Set((JSON.parse(await ok(leader, ['query', '/1.0/profiles'])) as string[]).map((u) => u.split('/').pop()));
+    for (const a of acked) assert.ok(seen.has(a), `${leaderName} has ${a} after rejoining`);
+  });
+});
