@@ -3,7 +3,8 @@
 // database through their HTTPS, and keep every acknowledged write when the leader dies.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ClusterMember, TestCluster, describeRun, netnsUnavailableReason, unixRequest } from './harness/index.js';
+import { join as joinPath } from 'node:path';
+import { type ClusterMember, TestCluster, busyboxImageDir, describeRun, netnsUnavailableReason, unixRequest } from './harness/index.js';
 
 const unavailable = await netnsUnavailableReason();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -18,6 +19,8 @@ interface MemberView {
 
 describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false }, () => {
   let cluster: TestCluster;
+  /** member2's join token, kept to try it again. */
+  let usedToken = '';
   const m = (i: number): ClusterMember => cluster.member(i);
   const ok = async (member: ClusterMember, args: string[]) => {
     const r = await member.lxc(args);
@@ -35,6 +38,7 @@ describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false
   };
   const join = async (i: number, via: number) => {
     const token = (await ok(m(via), ['cluster', 'add', m(i).name, '--quiet'])).trim();
+    if (i === 2) usedToken = token;
     const preseed = ['cluster:', '  enabled: true', `  server_name: ${m(i).name}`, `  server_address: ${m(i).httpsAddress}`, `  cluster_token: ${token}`, ''].join('\n');
     const r = await m(i).cli(['init', '--preseed'], { input: preseed, inNetns: true, timeoutMs: 90_000 });
     assert.equal(r.code, 0, `join of ${m(i).name}: ${describeRun(r)}`);
@@ -48,8 +52,19 @@ describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false
   });
 
   test('lxc cluster enable turns member1 into a one-member cluster and keeps its data', async () => {
+    const init = await m(1).cli(['init', '--auto']);
+    assert.equal(init.code, 0, describeRun(init));
     await ok(m(1), ['profile', 'create', 'before-cluster']);
+    await ok(m(1), ['project', 'create', 'proj-before']);
+    await ok(m(1), ['image', 'import', joinPath(await busyboxImageDir(), 'busybox.tar.xz'), '--alias', 'busybox']);
+    await ok(m(1), ['launch', 'busybox', 'c1']);
     await ok(m(1), ['cluster', 'enable', m(1).name]);
+    // Everything is still there, now read from dqlite; the container kept running and still obeys.
+    assert.match(await ok(m(1), ['project', 'list', '--format', 'csv']), /proj-before/);
+    assert.match(await ok(m(1), ['image', 'list', '--format', 'csv']), /busybox/);
+    assert.match(await ok(m(1), ['list', '--format', 'csv', '-c', 'ns']), /^c1,RUNNING$/m);
+    assert.equal((await ok(m(1), ['exec', 'c1', '--', 'cat', '/proc/1/comm'])).trim(), 'init');
+    await ok(m(1), ['delete', '--force', 'c1']);
     const info = JSON.parse(await ok(m(1), ['query', '/1.0'])) as { environment: { server_clustered: boolean; server_name: string } };
     assert.equal(info.environment.server_clustered, true);
     assert.equal(info.environment.server_name, m(1).name);
@@ -77,6 +92,10 @@ describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false
   });
 
   test('a reused, wrong or revoked token is refused', async () => {
+    // Reused: member2's token was consumed by its join.
+    const used = JSON.parse(Buffer.from(usedToken, 'base64').toString()) as { addresses: string[]; secret: string };
+    const again = await m(1).exec('curl', ['-sk', '-X', 'POST', `https://${used.addresses[0]}/internal/cluster/accept`, '-d', JSON.stringify({ server_name: m(2).name, address: '10.0.0.8:8443', secret: used.secret, architecture: 'x86_64' })]);
+    assert.match(again.stdout, /No matching cluster join token found/);
     const token = (await ok(m(1), ['cluster', 'add', 'member9', '--quiet'])).trim();
     assert.match(await ok(m(2), ['cluster', 'list-tokens', '--format', 'csv']), /member9/);
     await ok(m(3), ['cluster', 'revoke-token', 'member9']);
@@ -126,5 +145,42 @@ describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false
     await eventually(`${leaderName} back ONLINE`, async () => (await members(survivors[1]!)).every((x) => x.status === 'Online'), 30_000);
     const seen = new Set((JSON.parse(await ok(leader, ['query', '/1.0/profiles'])) as string[]).map((u) => u.split('/').pop()));
     for (const a of acked) assert.ok(seen.has(a), `${leaderName} has ${a} after rejoining`);
+  });
+
+  test('a host without the cluster certificate cannot reach the raft', async () => {
+    const dir = `/tmp/lxdts-e2e-intruder-${process.pid}`;
+    const gen = await m(1).exec('sh', ['-c', `mkdir -p ${dir} && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=intruder -keyout ${dir}/k.pem -out ${dir}/c.pem 2>/dev/null`]);
+    assert.equal(gen.code, 0, describeRun(gen));
+    try {
+      const r = await m(1).exec('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', '--cert', `${dir}/c.pem`, '--key', `${dir}/k.pem`, '-H', 'Connection: Upgrade', '-H', 'Upgrade: dqlite', `https://${m(2).httpsAddress}/internal/database`]);
+      assert.equal(r.stdout.trim(), '403', describeRun(r));
+      const none = await m(1).exec('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Connection: Upgrade', '-H', 'Upgrade: dqlite', `https://${m(3).httpsAddress}/internal/database`]);
+      assert.equal(none.stdout.trim(), '403', describeRun(none));
+    } finally {
+      await m(1).exec('rm', ['-rf', dir]);
+    }
+  });
+
+  test('quorum loss: writes fail with a clear error, not a hang; recover-from-quorum-loss brings the survivor back', async () => {
+    const survivor = m(1);
+    await m(2).kill('SIGKILL');
+    await m(3).kill('SIGKILL');
+    const started = Date.now();
+    const r = await unixRequest(survivor.daemon.socket, { method: 'POST', path: '/1.0/profiles', body: { name: 'during-loss', config: {}, devices: {} }, timeoutMs: 60_000 });
+    const tookMs = Date.now() - started;
+    console.log(`# quorum loss: write refused after ${tookMs} ms with ${r.status}: ${r.json?.error}`);
+    assert.equal(r.status, 503, r.text);
+    assert.match(String(r.json?.error), /Cluster database unavailable/);
+    await survivor.kill('SIGKILL');
+    const rec = await survivor.cli(['cluster', 'recover-from-quorum-loss', '--quiet']);
+    assert.equal(rec.code, 0, describeRun(rec));
+    assert.match((await survivor.cli(['cluster', 'list-database'])).stdout, new RegExp(survivor.httpsAddress.replace(/\./g, '\\.')));
+    await survivor.restart();
+    await ok(survivor, ['profile', 'create', 'after-recovery']);
+    await ok(survivor, ['cluster', 'remove', '--force', '--yes', m(2).name]);
+    await ok(survivor, ['cluster', 'remove', '--force', '--yes', m(3).name]);
+    const list = await members(survivor);
+    assert.deepEqual(list.map((x) => [x.server_name, x.roles, x.status]), [[survivor.name, ['database-leader', 'database'], 'Online']]);
+    assert.match(await ok(survivor, ['profile', 'list', '--format', 'csv']), /after-recovery/);
   });
 });

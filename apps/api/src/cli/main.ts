@@ -5,6 +5,7 @@ import { daemonPaths } from '../daemon/paths.js';
 import { SERVER_VERSION } from '../server/server-info.service.js';
 import { parseArgs } from './args.js';
 import { LocalClient } from './local-client.js';
+import { runCluster } from './cluster.command.js';
 import { runInit } from './init.command.js';
 import { runSql } from './sql.command.js';
 
@@ -17,10 +18,12 @@ Commands:
   init --auto [--network-address A] [--network-port P] [--storage-backend dir] [--trust-password PW]
        | --preseed (YAML on stdin) | --dump                 Configure the daemon, as lxd init
   sql local|global "<query>"                               Run SQL against the database
+  cluster list-database | remove-raft-node ADDRESS | recover-from-quorum-loss [--quiet]
+                                                           Database members of a clustered server
   version                                                  Print the version
 `;
 
-const BOOLEANS = ['debug', 'verbose', 'auto', 'preseed', 'dump', 'help', 'h', 'force', 'storage-create-loop'];
+const BOOLEANS = ['debug', 'verbose', 'auto', 'preseed', 'dump', 'help', 'h', 'force', 'storage-create-loop', 'quiet'];
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -88,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
       return runInit(client, flags);
     case 'sql':
       return runSql(client, positionals);
+    case 'cluster':
+      return runCluster(client, paths, positionals, flags);
     case 'version':
     case '--version':
       process.stdout.write(`${SERVER_VERSION}\n`);

@@ -26,6 +26,7 @@ const AcceptPost = object({ server_name: string, address: string, secret: string
 const RaftAddPost = object({ node_id: integer, address: string });
 const RaftNode = object({ id: integer, address: string, role: integer, name: string });
 const HeartbeatPost = object({ raft_nodes: array(RaftNode) });
+const RaftRemovePost = object({ address: string });
 
 @Injectable()
 export class ClusterRoutes implements RouteProvider {
@@ -100,6 +101,18 @@ export class ClusterRoutes implements RouteProvider {
           handler: async (ctx) => {
             member(ctx);
             await this.runtime.rememberRaftNodes(ctx.body(HeartbeatPost).raft_nodes);
+            return emptySync();
+          },
+        },
+      },
+      {
+        // `lxdts cluster remove-raft-node ADDRESS` (unix socket only).
+        path: '/internal/cluster/raft-remove',
+        post: {
+          access: 'admin',
+          handler: async (ctx) => {
+            if (ctx.identity.transport !== 'unix') throw forbidden();
+            await this.cluster.removeRaftNode(ctx.body(RaftRemovePost).address);
             return emptySync();
           },
         },

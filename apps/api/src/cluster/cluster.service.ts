@@ -310,6 +310,15 @@ export class ClusterService {
     for (let i = 0; i < 3; i++) if (!(await this.rebalance([req.node_id]).catch(() => false))) break;
   }
 
+  /** `lxdts cluster remove-raft-node`: drops a database node that has no member any more. */
+  async removeRaftNode(address: string): Promise<void> {
+    this.requireClustered();
+    const node = (await this.runtime.database!.membership.members()).find((m) => m.address === address);
+    if (!node) throw notFound(`No database node with address ${address}`);
+    if (address === this.runtime.member.address) throw badRequest('This member\'s own database node cannot be removed');
+    await this.runtime.database!.membership.remove(node.id);
+  }
+
   /** One role change if the balance needs it; `assumeOnline` counts members as online (just joined). */
   async rebalance(assumeOnline: readonly number[] = [], offline: ReadonlySet<number> = new Set()): Promise<boolean> {
     // One balancer at a time, and only on the leader: two members changing roles at once race (raft refuses the

@@ -29,5 +29,12 @@ export function toApiError(err: unknown): ApiError {
   if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_CONSTRAINT')) {
     return new ApiError(409, String(e.message));
   }
+  // Clustered, a database without a leader (quorum lost, or an election that outlasted the client's retries)
+  // is an unavailable service, said plainly, rather than an internal error.
+  for (let c: unknown = err, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    if (c.name === 'NoLeaderError' || c.name === 'LeadershipLostError') {
+      return new ApiError(503, `Cluster database unavailable (no leader: are a majority of the database members down?): ${c.message}`);
+    }
+  }
   return new ApiError(500, err instanceof Error ? err.message : String(err));
 }
