@@ -91,6 +91,21 @@ describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false
     for (const i of [1, 2, 3]) assert.equal((await ok(m(i), ['profile', 'get', 'from-member2', 'user.x'])).trim(), 'y');
   });
 
+  test('events of every member reach a client of any member (full mesh)', async () => {
+    const monitor = m(1).client.spawnBackground(['monitor', '--type=lifecycle', '--format=json']);
+    try {
+      // The relay connects within a second of a member joining; give the monitor a moment to subscribe too.
+      await sleep(1500);
+      await ok(m(3), ['profile', 'create', 'seen-everywhere']);
+      await eventually("member3's lifecycle event on member1", async () => monitor.stdout.includes('seen-everywhere'), 10_000);
+      const line = monitor.stdout.split('\n').find((l) => l.includes('seen-everywhere') && l.includes('profile-created'));
+      assert.ok(line, monitor.stdout);
+      assert.equal((JSON.parse(line) as { location: string }).location, m(3).name);
+    } finally {
+      await monitor.stop();
+    }
+  });
+
   test('a reused, wrong or revoked token is refused', async () => {
     // Reused: member2's token was consumed by its join.
     const used = JSON.parse(Buffer.from(usedToken, 'base64').toString()) as { addresses: string[]; secret: string };

@@ -43,6 +43,8 @@ export function dialMemberDatabase(address: string, tls: ClusterTls, timeoutMs =
   return new Promise<Duplex>((resolve, reject) => {
     let settled = false;
     const socket = tlsConnect({ host, port, cert: tls.cert, key: tls.key, rejectUnauthorized: false, checkServerIdentity: () => undefined });
+    // dqlite and raft send small request/response messages: no Nagle delay.
+    socket.setNoDelay(true);
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;

@@ -8,6 +8,7 @@ import { SqliteStore } from '@lxdts/raft-store';
 import { startAgent } from '../agent/agent.process.js';
 import { CertificatesService } from '../certificates/certificates.service.js';
 import { ClusterHeartbeat } from '../cluster/cluster-heartbeat.js';
+import { EventRelay } from '../cluster/event-relay.js';
 import { CLUSTER_ADDRESS_KEY, ClusterRuntime } from '../cluster/cluster-runtime.js';
 import { ClusterService } from '../cluster/cluster.service.js';
 import { handleDatabaseUpgrade } from '../cluster/database-tunnel.js';
@@ -99,9 +100,10 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   await refreshNames();
   setInterval(() => void refreshNames().catch(() => undefined), 2_000).unref();
   const memberTrust = { fingerprint: '', name: 'cluster', restricted: false, projects: [] as string[] };
+  // Other members present the cluster certificate: trusted like an unrestricted client (API and events).
+  const trust = { lookup: (fp: string) => (cluster.tls && fp === cluster.tls.fingerprint ? { ...memberTrust, fingerprint: fp } : certificates.lookup(fp)) };
   registerRoutes(fastify, table, {
-    // Other members present the cluster certificate: trusted like an unrestricted client.
-    trust: { lookup: (fp) => (cluster.tls && fp === cluster.tls.fingerprint ? { ...memberTrust, fingerprint: fp } : certificates.lookup(fp)) },
+    trust,
     memberNames: () => memberNames,
     onServerError: (err, req) => log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`),
   });
@@ -112,7 +114,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
     });
   }
 
-  const eventsSocket = new EventsSocket(events, certificates);
+  const eventsSocket = new EventsSocket(events, trust);
   const operationSockets = app.get(OperationWebsocketHub, { strict: false });
   listeners.setUpgradeHandler((req, socket, head) => {
     if (handleDatabaseUpgrade(req, socket, head, databaseUpgrade)) return;
@@ -145,6 +147,8 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   }
   const heartbeat = app.get(ClusterHeartbeat, { strict: false });
   heartbeat.start();
+  const eventRelay = app.get(EventRelay, { strict: false });
+  eventRelay.start();
   const power = app.get(InstancePowerService, { strict: false });
   await power.restore((msg) => log.warn(msg));
   internal.ready = true;
@@ -162,6 +166,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
         await power.shutdownAll(timeoutSec).catch((err: Error) => log.error(`Stopping instances: ${err.message}`));
       }
       heartbeat.stop();
+      eventRelay.stop();
       app.get(OperationsService).shutdown();
       eventsSocket.close();
       await listeners.close();

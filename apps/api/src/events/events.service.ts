@@ -27,11 +27,19 @@ export class EventsService {
 
   emit(type: EventType, project: string, metadata: unknown): void {
     if (this.subscribers.size === 0) return;
-    const event: Event = { type, timestamp: new Date().toISOString(), metadata, location: this.location, project };
+    this.deliver({ type, timestamp: new Date().toISOString(), metadata, location: this.location, project });
+  }
+
+  /** An event of another cluster member, passed on as it is (its location says where it happened). */
+  relay(event: Event): void {
+    if (this.subscribers.size > 0) this.deliver(event);
+  }
+
+  private deliver(event: Event): void {
     const frame = JSON.stringify(event);
     for (const sub of this.subscribers) {
-      if (!sub.types.has(type)) continue;
-      if (sub.project !== null && project !== '' && sub.project !== project) continue;
+      if (!sub.types.has(event.type)) continue;
+      if (sub.project !== null && event.project !== '' && sub.project !== event.project) continue;
       sub.send(frame);
     }
   }

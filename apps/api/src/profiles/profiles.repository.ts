@@ -35,6 +35,11 @@ export class ProfilesRepository {
     return (await this.withDetails(rows, db))[0];
   }
 
+  /** Whether the project's profile store has `name` (one query: clustered, every query is a trip to the leader). */
+  async exists(projectId: number, name: string, db: Db = this.db): Promise<boolean> {
+    return (await db.selectFrom('profiles').select('id').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst()) !== undefined;
+  }
+
   async create(tx: Tx, projectId: number, name: string, put: ProfilePut): Promise<number> {
     const { id } = await tx
       .insertInto('profiles')

@@ -59,7 +59,7 @@ export class ProfilesService {
     const project = await this.repo.transaction(async (tx) => {
       const project = await this.projects.profileProject(projectName, tx);
       await this.validate(project, 0, post.name, put, tx);
-      if (await this.repo.find(project.id, post.name, tx)) {
+      if (await this.repo.exists(project.id, post.name, tx)) {
         throw conflict(`Error inserting "${post.name}" into database: The profile already exists`);
       }
       await this.repo.create(tx, project.id, post.name, put);
@@ -137,13 +137,16 @@ export class ProfilesService {
   private async validate(project: ProjectRow, id: number, name: string, put: ProfilePut, tx: Tx): Promise<void> {
     const configProblem = profileConfigProblem(put.config);
     if (configProblem) throw badRequest(configProblem);
-    const networkProject = await this.projects.networkProject(project, tx);
-    const devicesProblem = profileDevicesProblem(put.devices, {
-      pools: await this.repo.poolNames(tx),
-      networks: await this.repo.networkTypes(networkProject.id, tx),
-      networkProject: networkProject.name,
-    });
-    if (devicesProblem) throw badRequest(devicesProblem);
+    if (Object.keys(put.devices).length > 0) {
+      // Pools and networks are only read when there are devices to check against them.
+      const networkProject = await this.projects.networkProject(project, tx);
+      const devicesProblem = profileDevicesProblem(put.devices, {
+        pools: await this.repo.poolNames(tx),
+        networks: await this.repo.networkTypes(networkProject.id, tx),
+        networkProject: networkProject.name,
+      });
+      if (devicesProblem) throw badRequest(devicesProblem);
+    }
     const limitsProblem = await this.projects.profileChangeProblem(project, { id, name, config: put.config, devices: put.devices }, tx);
     if (limitsProblem) throw badRequest(limitsProblem);
   }

@@ -33,11 +33,19 @@ export class ProjectsRepository {
     return this.store.transaction(fn);
   }
 
+  /** One query (a left join): clustered, every query is a round trip to the database leader. */
   async find(name: string, db: Db = this.db): Promise<ProjectRow | undefined> {
-    const row = await db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
-    if (!row) return undefined;
-    const config = await db.selectFrom('projects_config').select(['key', 'value']).where('project_id', '=', row.id).execute();
-    return { ...row, config: configMap(config) };
+    const rows = await db
+      .selectFrom('projects')
+      .leftJoin('projects_config', 'projects_config.project_id', 'projects.id')
+      .selectAll('projects')
+      .select(['projects_config.key', 'projects_config.value'])
+      .where('projects.name', '=', name)
+      .execute();
+    const first = rows[0];
+    if (!first) return undefined;
+    const config = rows.filter((r) => r.key !== null).map((r) => ({ key: r.key as string, value: r.value as string }));
+    return { id: first.id, name: first.name, description: first.description, config: configMap(config) };
   }
 
   async list(db: Db = this.db): Promise<ProjectRow[]> {
