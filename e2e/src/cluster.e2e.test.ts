@@ -3,6 +3,7 @@
 // database through their HTTPS, and keep every acknowledged write when the leader dies.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { readlinkSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { type ClusterMember, TestCluster, busyboxImageDir, describeRun, netnsUnavailableReason, unixRequest } from './harness/index.js';
 
@@ -89,6 +90,24 @@ describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false
     await ok(m(2), ['profile', 'create', 'from-member2']);
     await ok(m(3), ['profile', 'set', 'from-member2', 'user.x', 'y']);
     for (const i of [1, 2, 3]) assert.equal((await ok(m(i), ['profile', 'get', 'from-member2', 'user.x'])).trim(), 'y');
+  });
+
+  test('any member serves requests about an instance another member holds', async () => {
+    // Launched through member1 onto member2: the request is passed on, member2 copies the image from member1.
+    await ok(m(1), ['launch', 'busybox', 'c2', '--target', m(2).name]);
+    const listed = (await ok(m(3), ['list', '--format', 'csv', '-c', 'nsL'])).trim();
+    assert.match(listed, new RegExp(`^c2,RUNNING,${m(2).name}$`, 'm'));
+    // It really runs on member2's host side: its init is in member2's network namespace (the daemon's).
+    const state = JSON.parse(await ok(m(3), ['query', '/1.0/instances/c2/state'])) as { pid: number };
+    assert.ok(state.pid > 0);
+    assert.equal(readlinkSync(`/proc/${m(2).pid}/ns/net`), readlinkSync(`/proc/${m(2).pid}/ns/net`));
+    assert.equal((await ok(m(1), ['exec', 'c2', '--', 'cat', '/proc/1/comm'])).trim(), 'init');
+    const echo = await m(3).lxc(['exec', 'c2', '--', 'sh', '-c', 'exit 7']);
+    assert.equal(echo.code, 7, describeRun(echo));
+    await ok(m(3), ['stop', '--force', 'c2']);
+    assert.match((await ok(m(1), ['list', '--format', 'csv', '-c', 'ns'])).trim(), /^c2,STOPPED$/m);
+    await ok(m(1), ['delete', 'c2']);
+    assert.doesNotMatch(await ok(m(2), ['list', '--format', 'csv', '-c', 'n']), /c2/);
   });
 
   test('events of every member reach a client of any member (full mesh)', async () => {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ImagesModule } from '../images/images.module.js';
 import { StoragePoolsModule } from '../storage-pools/storage-pools.module.js';
 import { ClusterHeartbeat } from './cluster-heartbeat.js';
 import { EventRelay } from './event-relay.js';
@@ -7,7 +8,7 @@ import { ClusterRoutes } from './cluster.routes.js';
 import { ClusterService } from './cluster.service.js';
 
 @Module({
-  imports: [StoragePoolsModule],
+  imports: [StoragePoolsModule, ImagesModule],
   providers: [ClusterRepository, ClusterService, ClusterHeartbeat, EventRelay, ClusterRoutes],
   exports: [ClusterService, ClusterHeartbeat, EventRelay, ClusterRoutes],
 })

@@ -1,11 +1,15 @@
 // /1.0/cluster, its members and the members' internal endpoints (join, raft, heartbeat, leave).
 import { Inject, Injectable } from '@nestjs/common';
-import { badRequest, forbidden } from '../http/api-error.js';
+import { badRequest, forbidden, notFound } from '../http/api-error.js';
 import { array, boolean, integer, object, string, stringMap } from '../http/body-schema.js';
-import { async, created, emptySync, sync } from '../http/response.js';
+import { async, created, emptySync, raw, sync } from '../http/response.js';
+import { createReadStream } from 'node:fs';
+import { ImagesService } from '../images/images.service.js';
 import type { RequestContext } from '../http/request-context.js';
 import type { Route, RouteProvider } from '../http/route.js';
-import { CLUSTER_RUNTIME } from '../daemon/tokens.js';
+import { AGENT_CLIENT, CLUSTER_RUNTIME } from '../daemon/tokens.js';
+import type { AgentClient } from '../agent/agent.client.js';
+import { INSTANCE_STATES_PATH } from './member-states.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { ClusterService } from './cluster.service.js';
 
@@ -27,12 +31,15 @@ const RaftAddPost = object({ node_id: integer, address: string });
 const RaftNode = object({ id: integer, address: string, role: integer, name: string });
 const HeartbeatPost = object({ raft_nodes: array(RaftNode) });
 const RaftRemovePost = object({ address: string });
+const StatesPost = object({ lxcNames: array(string) });
 
 @Injectable()
 export class ClusterRoutes implements RouteProvider {
   constructor(
     private readonly cluster: ClusterService,
     @Inject(CLUSTER_RUNTIME) private readonly runtime: ClusterRuntime,
+    @Inject(AGENT_CLIENT) private readonly agent: AgentClient,
+    private readonly images: ImagesService,
   ) {}
 
   routes(): Route[] {
@@ -114,6 +121,31 @@ export class ClusterRoutes implements RouteProvider {
             if (ctx.identity.transport !== 'unix') throw forbidden();
             await this.cluster.removeRaftNode(ctx.body(RaftRemovePost).address);
             return emptySync();
+          },
+        },
+      },
+      {
+        // Another member lists instances this member holds: their states from this member's agent.
+        path: INSTANCE_STATES_PATH,
+        post: {
+          access: 'untrusted',
+          handler: async (ctx) => {
+            member(ctx);
+            return sync({ states: await this.agent.states(ctx.body(StatesPost).lxcNames) });
+          },
+        },
+      },
+      {
+        // Another member copies an image it lacks (ImagesService.ensureLocalFiles).
+        path: '/internal/cluster/image-file',
+        get: {
+          access: 'untrusted',
+          handler: async (ctx) => {
+            member(ctx);
+            const part = ctx.query['part'] === 'rootfs' ? 'rootfs' : 'metadata';
+            const path = await this.images.localFile(ctx.query['fingerprint'] ?? '', part);
+            if (!path || !/^[0-9a-f]{64}$/.test(ctx.query['fingerprint'] ?? '')) throw notFound('Image file not found');
+            return raw(200, 'application/octet-stream', createReadStream(path));
           },
         },
       },

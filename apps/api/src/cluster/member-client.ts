@@ -25,7 +25,15 @@ export class MemberRequestError extends Error {
 }
 
 /** Sends `body` as JSON and returns the `metadata` of LXD's sync envelope (or throws with the peer's error). */
-export function memberRequest<T>(address: string, method: string, path: string, body: unknown, tls: MemberTls, timeoutMs = 5_000): Promise<T> {
+export function memberRequest<T>(
+  address: string,
+  method: string,
+  path: string,
+  body: unknown,
+  tls: MemberTls,
+  timeoutMs = 5_000,
+  extraHeaders: Record<string, string> = {},
+): Promise<T> {
   const { host, port } = parseListenAddress(address);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise<T>((resolve, reject) => {
@@ -43,7 +51,7 @@ export function memberRequest<T>(address: string, method: string, path: string, 
         checkServerIdentity: () => undefined,
         agent: false,
         timeout: timeoutMs,
-        headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': String(payload.length) } : {}) },
+        headers: { 'content-type': 'application/json', ...(payload ? { 'content-length': String(payload.length) } : {}), ...extraHeaders },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -9,6 +9,9 @@ import { startAgent } from '../agent/agent.process.js';
 import { CertificatesService } from '../certificates/certificates.service.js';
 import { ClusterHeartbeat } from '../cluster/cluster-heartbeat.js';
 import { EventRelay } from '../cluster/event-relay.js';
+import { ClusterRepository } from '../cluster/cluster.repository.js';
+import { RequestForwarder } from '../cluster/request-forwarder.js';
+import { InstancesRepository } from '../instances/instances.repository.js';
 import { CLUSTER_ADDRESS_KEY, ClusterRuntime } from '../cluster/cluster-runtime.js';
 import { ClusterService } from '../cluster/cluster.service.js';
 import { handleDatabaseUpgrade } from '../cluster/database-tunnel.js';
@@ -62,7 +65,9 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
     const address = (await cluster.localConfig('core.https_address')) || (await cluster.localConfig(CLUSTER_ADDRESS_KEY));
     await listeners.applyHttpsAddress(address).catch((err: Error) => log.error(`Cannot listen on ${address}: ${err.message}`));
   }
+  if (await cluster.willOpen()) log.info('Opening the cluster database');
   await cluster.open();
+  if (cluster.member.clustered) log.info(`Cluster database open: member ${cluster.member.name} (node ${cluster.member.nodeId})`);
   const agent = await startAgent(
     { varDir: paths.varDir },
     {
@@ -85,6 +90,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   );
   const fastify = app.getHttpAdapter().getInstance();
 
+  log.info('API modules created');
   const certificates = app.get(CertificatesService);
   await certificates.refresh();
   const events = app.get(EventsService);
@@ -102,8 +108,23 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   const memberTrust = { fingerprint: '', name: 'cluster', restricted: false, projects: [] as string[] };
   // Other members present the cluster certificate: trusted like an unrestricted client (API and events).
   const trust = { lookup: (fp: string) => (cluster.tls && fp === cluster.tls.fingerprint ? { ...memberTrust, fingerprint: fp } : certificates.lookup(fp)) };
+  const operationsService = app.get(OperationsService);
+  const instancesRepo = app.get(InstancesRepository, { strict: false });
+  const clusterRepo = app.get(ClusterRepository, { strict: false });
+  const forwarder = new RequestForwarder({
+    runtime: cluster,
+    instanceHolder: (project, name) => instancesRepo.holder(project, name),
+    members: () => clusterRepo.members(),
+    hasOperation: (id) => operationsService.has(id),
+  });
   registerRoutes(fastify, table, {
     trust,
+    forward: async (ctx, req, reply) => {
+      const to = await forwarder.destination(ctx, req.headers);
+      if (!to) return false;
+      await forwarder.forward(to, ctx, req, reply);
+      return true;
+    },
     memberNames: () => memberNames,
     onServerError: (err, req) => log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`),
   });
@@ -119,8 +140,12 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   listeners.setUpgradeHandler((req, socket, head) => {
     if (handleDatabaseUpgrade(req, socket, head, databaseUpgrade)) return;
     if (eventsSocket.handleUpgrade(req, socket, head)) return;
-    if (operationSockets.handleUpgrade(req, socket, head)) return;
-    refuse(socket, 404, 'Not Found');
+    // An operation of another member (exec/console websockets through this member) goes there; ours are served here.
+    const local = () => operationSockets.handleUpgrade(req, socket, head) || refuse(socket, 404, 'Not Found');
+    void forwarder.forwardUpgrade(req, socket, head).then(
+      (passed) => passed || local(),
+      () => local(),
+    );
   });
 
   const config = app.get(ServerConfigService);
@@ -140,6 +165,7 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
     });
   }
   certificates.setAddresses(listeners.currentHttpsAddress ? [listeners.currentHttpsAddress] : []);
+  log.info('Listening; restoring instances');
   await raiseHostWarnings(app.get(WarningsService, { strict: false }));
   if (cluster.member.clustered) {
     app.get(EventsService).location = cluster.member.name;

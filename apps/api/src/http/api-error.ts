@@ -32,7 +32,7 @@ export function toApiError(err: unknown): ApiError {
   // Clustered, a database without a leader (quorum lost, or an election that outlasted the client's retries)
   // is an unavailable service, said plainly, rather than an internal error.
   for (let c: unknown = err, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
-    if (c.name === 'NoLeaderError' || c.name === 'LeadershipLostError') {
+    if (c.name === 'NoLeaderError' || c.name === 'LeadershipLostError' || c.name === 'NotLeaderError') {
       return new ApiError(503, `Cluster database unavailable (no leader: are a majority of the database members down?): ${c.message}`);
     }
   }

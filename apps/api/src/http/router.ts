@@ -16,9 +16,13 @@ export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
 export interface RouterOptions {
   trust: TrustStore;
-  /** Names `?target=` may take on this server (standalone: "none" and the host name). */
   /** The cluster's member names (`target=` must name one); `none` standalone. */
   memberNames: readonly string[] | (() => readonly string[]);
+  /**
+   * Clustered: passes a request on to the member it is for (after the access check here) and answers with that
+   * member's answer; resolves false when the request is this member's to handle.
+   */
+  forward?: (ctx: RequestContext, req: FastifyRequest, reply: FastifyReply) => Promise<boolean>;
   /** Called with every handler failure of status >= 500, for the log. */
   onServerError?: (err: unknown, req: FastifyRequest) => void;
 }
@@ -115,6 +119,7 @@ export function registerRoutes(app: FastifyInstance, table: Route[], opts: Route
       const ctx = buildContext(req, identity);
       if (!allowed(endpoint.access, identity, ctx.project)) throw forbidden();
       if (ctx.target !== '' && !(typeof opts.memberNames === 'function' ? opts.memberNames() : opts.memberNames).includes(ctx.target)) throw notFound('Cluster member not found');
+      if (opts.forward && (await opts.forward(ctx, req, reply))) return reply;
       send(reply, await endpoint.handler(ctx));
     } catch (err) {
       const apiErr = toApiError(err);

@@ -81,6 +81,28 @@ export class ImagesRepository {
    * The project holding the images (or profiles) of `name`: the project itself when its `feature` is enabled, else
    * the default project. Undefined when the project does not exist.
    */
+  /** The members that have an image's files. */
+  async holders(fingerprint: string): Promise<{ nodeId: number; name: string; address: string }[]> {
+    return this.store.db
+      .selectFrom('images_nodes')
+      .innerJoin('images', 'images.id', 'images_nodes.image_id')
+      .innerJoin('nodes', 'nodes.id', 'images_nodes.node_id')
+      .select(['nodes.id as nodeId', 'nodes.name as name', 'nodes.address as address'])
+      .where('images.fingerprint', '=', fingerprint)
+      .execute();
+  }
+
+  /** Records that `nodeId` has the image's files now (every row of that fingerprint, in every project). */
+  async addHolder(fingerprint: string, nodeId: number): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const ids = (await tx.selectFrom('images').select('id').where('fingerprint', '=', fingerprint).execute()).map((r) => r.id);
+      for (const id of ids) {
+        await tx.deleteFrom('images_nodes').where('image_id', '=', id).where('node_id', '=', nodeId).execute();
+        await tx.insertInto('images_nodes').values({ image_id: id, node_id: nodeId }).execute();
+      }
+    });
+  }
+
   async featureProject(name: string, feature: 'features.images' | 'features.profiles'): Promise<ProjectRef | undefined> {
     const project = await this.store.db.selectFrom('projects').select(['id', 'name']).where('name', '=', name).executeTakeFirst();
     if (!project || project.name === 'default') return project;

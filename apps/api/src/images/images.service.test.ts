@@ -17,6 +17,7 @@ import { ImagesPostService } from './images-post.service.js';
 import { ImagesRepository } from './images.repository.js';
 import { ImagesService } from './images.service.js';
 import { chunked, multipartBody, splitMetadata, splitRootfs, unifiedImage } from './testing/image-fixtures.js';
+import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
 
 interface Env {
   dir: string;
@@ -48,7 +49,8 @@ beforeEach(async () => {
   const repo = new ImagesRepository(db);
   const store = new ImageStore(daemonPaths(dir));
   await store.init();
-  const images = new ImagesService(repo, store, events, operations);
+  // Standalone: a cluster runtime that is not clustered.
+  const images = new ImagesService(repo, store, events, operations, { member: { clustered: false } } as unknown as ClusterRuntime);
   const imports = new ImageImportService(images, repo, store, events);
   const posts = new ImagesPostService(images, imports, operations);
   const aliases = new ImageAliasesService(repo, images, events);

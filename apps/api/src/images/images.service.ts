@@ -1,6 +1,13 @@
 // The image store as other code sees it: listing, lookup by fingerprint prefix or alias, edits, deletion, export,
 // and what instance creation needs (resolve + markUsed). Imports live in image-import.service.ts.
-import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
+import { localMember } from '../cluster/local-member.js';
+import { fetchMemberFile } from '../cluster/member-files.js';
+import { CLUSTER_RUNTIME } from '../daemon/tokens.js';
 import type { Image, ImagePut, Operation } from '@lxdts/api-types';
 import { type Identity, canAccessProject } from '../auth/identity.js';
 import { EventsService } from '../events/events.service.js';
@@ -53,7 +60,47 @@ export class ImagesService {
     private readonly store: ImageStore,
     private readonly events: EventsService,
     private readonly operations: OperationsService,
+    @Inject(CLUSTER_RUNTIME) private readonly cluster: ClusterRuntime,
   ) {}
+
+  /**
+   * Clustered, an image's files are on the members that imported or used it; a member about to use one it lacks
+   * copies them from one that has them (checking the fingerprint) and records that it has them too, as LXD does.
+   */
+  async ensureLocalFiles(fingerprint: string): Promise<void> {
+    if (!this.cluster.member.clustered || (await this.store.hasFiles(fingerprint))) return;
+    const tls = this.cluster.tls!;
+    const holders = (await this.repo.holders(fingerprint)).filter((h) => h.nodeId !== localMember.nodeId);
+    const problems: string[] = [];
+    for (const h of holders) {
+      const dir = await this.store.createStagingDir();
+      try {
+        const base = `/internal/cluster/image-file?fingerprint=${encodeURIComponent(fingerprint)}&part=`;
+        const metadata = join(dir, 'metadata');
+        const rootfs = join(dir, 'rootfs');
+        if (!(await fetchMemberFile(h.address, `${base}metadata`, metadata, tls))) throw new Error('no such image there');
+        const split = await fetchMemberFile(h.address, `${base}rootfs`, rootfs, tls);
+        const hash = createHash('sha256');
+        for (const f of split ? [metadata, rootfs] : [metadata]) for await (const chunk of createReadStream(f)) hash.update(chunk as Buffer);
+        if (hash.digest('hex') !== fingerprint) throw new Error('fingerprint mismatch');
+        await this.store.commit(fingerprint, split ? { metadata, rootfs } : { metadata });
+        await this.repo.addHolder(fingerprint, localMember.nodeId);
+        return;
+      } catch (err) {
+        problems.push(`${h.name}: ${(err as Error).message}`);
+      } finally {
+        await this.store.removeStagingDir(dir);
+      }
+    }
+    throw notFound(`Image "${fingerprint}" is not available on this member and could not be copied from another: ${problems.join('; ') || 'no member has it'}`);
+  }
+
+  /** The path of one of an image's files on this member (for another member copying it). */
+  async localFile(fingerprint: string, part: 'metadata' | 'rootfs'): Promise<string | null> {
+    const files = await this.store.files(fingerprint);
+    const path = part === 'metadata' ? files.metadata : files.rootfs;
+    return path && (await this.store.hasFiles(fingerprint)) ? path : null;
+  }
 
   /** The project holding `project`'s images; 404 when `project` does not exist. */
   async imageProject(project: string): Promise<ProjectRef> {
@@ -164,6 +211,7 @@ export class ImagesService {
     }
     if (!fingerprint) throw badRequest('No image alias or fingerprint given');
     const row = await this.find(target, fingerprint);
+    await this.ensureLocalFiles(row.fingerprint);
     const files = await this.store.files(row.fingerprint);
     return {
       image: toApiImage(row),

@@ -22,6 +22,10 @@ export interface InstanceRow {
   devices: Devices;
   /** Profile names in apply order. */
   profiles: string[];
+  /** The cluster member holding it (`nodes` row). */
+  nodeId: number;
+  /** That member's name (`none` standalone). */
+  location: string;
 }
 
 export interface ProfileData {
@@ -70,8 +74,9 @@ export class InstancesRepository {
     let q = db
       .selectFrom('instances')
       .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .innerJoin('nodes', 'nodes.id', 'instances.node_id')
       .selectAll('instances')
-      .select('projects.name as project');
+      .select(['projects.name as project', 'nodes.name as location']);
     if (projectId !== null) q = q.where('instances.project_id', '=', projectId);
     return this.withDetails(await q.orderBy('instances.name').execute(), db);
   }
@@ -80,8 +85,9 @@ export class InstancesRepository {
     const rows = await db
       .selectFrom('instances')
       .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .innerJoin('nodes', 'nodes.id', 'instances.node_id')
       .selectAll('instances')
-      .select('projects.name as project')
+      .select(['projects.name as project', 'nodes.name as location'])
       .where('instances.project_id', '=', projectId)
       .where('instances.name', '=', name)
       .execute();
@@ -93,12 +99,29 @@ export class InstancesRepository {
     const rows = await db
       .selectFrom('instances')
       .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .innerJoin('nodes', 'nodes.id', 'instances.node_id')
       .selectAll('instances')
-      .select('projects.name as project')
+      .select(['projects.name as project', 'nodes.name as location'])
       .where('projects.name', '=', project)
       .where('instances.name', '=', name)
       .execute();
     return (await this.withDetails(rows, db))[0];
+  }
+
+  async memberAddress(nodeId: number, db: Db = this.db): Promise<string | undefined> {
+    return (await db.selectFrom('nodes').select('address').where('id', '=', nodeId).executeTakeFirst())?.address;
+  }
+
+  /** Which member holds an instance (for forwarding requests about it), or undefined when there is none. */
+  async holder(project: string, name: string, db: Db = this.db): Promise<{ nodeId: number; name: string; address: string } | undefined> {
+    return db
+      .selectFrom('instances')
+      .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .innerJoin('nodes', 'nodes.id', 'instances.node_id')
+      .select(['nodes.id as nodeId', 'nodes.name as name', 'nodes.address as address'])
+      .where('projects.name', '=', project)
+      .where('instances.name', '=', name)
+      .executeTakeFirst();
   }
 
   /** Profiles by name within a project's profile store; unknown names are simply absent. */
@@ -254,7 +277,7 @@ export class InstancesRepository {
   }
 
   private async withDetails(
-    rows: { id: number; name: string; project_id: number; project: string; type: number; architecture: number; ephemeral: number; stateful: number; description: string; creation_date: string; last_use_date: string | null }[],
+    rows: { id: number; name: string; project_id: number; project: string; node_id: number; location: string; type: number; architecture: number; ephemeral: number; stateful: number; description: string; creation_date: string; last_use_date: string | null }[],
     db: Db,
   ): Promise<InstanceRow[]> {
     if (rows.length === 0) return [];
@@ -288,6 +311,8 @@ export class InstancesRepository {
       config: configMap(config.filter((c) => c.instance_id === r.id)),
       devices: devicesFromRows(devices.filter((d) => d.owner === r.id)),
       profiles: profiles.filter((p) => p.owner === r.id).map((p) => p.name),
+      nodeId: r.node_id,
+      location: r.location,
     }));
   }
 }

@@ -2,10 +2,13 @@
 // Power actions live in InstancePowerService; both reach the host through the agent.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { AgentIdmap, AgentInstanceSpec, Devices, Instance, InstanceFull, InstancePut, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
+import type { AgentIdmap, AgentInstanceSpec, AgentInstanceState, Devices, Instance, InstanceFull, InstancePut, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
 import type { AgentClient } from '../agent/agent.client.js';
 import { type Identity, canAccessProject } from '../auth/identity.js';
-import { AGENT_CLIENT } from '../daemon/tokens.js';
+import { AGENT_CLIENT, CLUSTER_RUNTIME } from '../daemon/tokens.js';
+import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
+import { localMember } from '../cluster/local-member.js';
+import { remoteInstanceStates } from '../cluster/member-states.js';
 import { EventsService } from '../events/events.service.js';
 import { badRequest, conflict, notFound } from '../http/api-error.js';
 import { checkEtag } from '../http/etag.js';
@@ -67,7 +70,27 @@ export class InstancesService implements InstanceTargetResolver {
     private readonly operations: OperationsService,
     private readonly events: EventsService,
     @Inject(AGENT_CLIENT) readonly agent: AgentClient,
+    @Inject(CLUSTER_RUNTIME) private readonly cluster: ClusterRuntime,
   ) {}
+
+  /**
+   * States for rows that may sit on several members: this member's agent for its own, one request per other
+   * member for theirs (an unreachable member's instances read as Error, as LXD shows them).
+   */
+  private async statesOf(rows: readonly InstanceRow[]): Promise<Record<string, AgentInstanceState | null>> {
+    const self = localMember.nodeId;
+    const local = rows.filter((r) => r.nodeId === self || !this.cluster.member.clustered);
+    const remote = new Map<number, InstanceRow[]>();
+    for (const r of rows) if (!local.includes(r)) remote.set(r.nodeId, [...(remote.get(r.nodeId) ?? []), r]);
+    const parts = await Promise.all([
+      local.length ? this.agent.states(local.map((r) => lxcNameOf(r.project, r.name))) : Promise.resolve({}),
+      ...[...remote.entries()].map(async ([nodeId, rs]) => {
+        const address = (await this.repo.memberAddress(nodeId)) ?? '';
+        return remoteInstanceStates(this.cluster, address, rs.map((r) => lxcNameOf(r.project, r.name)));
+      }),
+    ]);
+    return Object.assign({}, ...parts) as Record<string, AgentInstanceState | null>;
+  }
 
   /** Cached unpacked copies of an image go with the image, in every pool. */
   onModuleInit(): void {
@@ -178,13 +201,13 @@ export class InstancesService implements InstanceTargetResolver {
     if (recursion === 0 && !expr) return rows.map((r) => this.url(r.project, r.name));
     const cache: ProfileCache = new Map();
     const out: (Instance | InstanceFull)[] = [];
-    if (recursion >= 2) {
-      // Every state in one agent request (read from /proc there): status and state come from the same reading.
-      const states = await this.agent.states(rows.map((r) => lxcNameOf(r.project, r.name)));
+    if (recursion >= 2 || (this.cluster.member.clustered && rows.some((r) => r.nodeId !== localMember.nodeId))) {
+      // Every state in one agent request per member (read from /proc there): status and state from the same reading.
+      const states = await this.statesOf(rows);
       for (const [i, row] of rows.entries()) {
         const state = states[lxcNameOf(row.project, row.name)];
         const inst = await this.toApi(row, state === undefined ? STOPPED : (state ?? UNREADABLE), cache);
-        out[i] = { ...inst, state: inst.status === 'Stopped' ? stoppedState() : (state ?? null), snapshots: null, backups: null };
+        out[i] = recursion >= 2 ? { ...inst, state: inst.status === 'Stopped' ? stoppedState() : (state ?? null), snapshots: null, backups: null } : inst;
       }
     } else {
       const statuses = new Map((await this.agent.listInstances()).map((s) => [s.lxcName, s]));
@@ -501,7 +524,7 @@ export class InstancesService implements InstanceTargetResolver {
       status: status.status,
       status_code: status.status_code,
       last_used_at: row.lastUsedAt ?? '1970-01-01T00:00:00Z',
-      location: 'none',
+      location: this.cluster.member.clustered ? row.location : 'none',
       type: row.type,
       project: row.project,
     };

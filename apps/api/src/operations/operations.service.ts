@@ -118,6 +118,11 @@ export class OperationsService {
     return out;
   }
 
+  /** Whether operation `id` is one of this daemon's (running or recently finished). */
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
   addSource(source: OperationSource): void {
     this.sources.push(source);
   }
