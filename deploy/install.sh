@@ -66,6 +66,7 @@ say "npm run build"
 npm run build --silent </dev/null
 # The dqlite node sidecar (C, against Debian's libdqlite); rebuilt only when its source changed.
 sh libs/raft-store/native/build.sh
+sh apps/agent/native/build.sh  # lxdts-attach, the exec helper (lxc-attach is used while it is missing)
 [ -x libs/raft-store/native/build/lxdts-dqlite ] || die "the dqlite sidecar did not build"
 
 # ---- 4. lxdts on PATH, lxd group --------------------------------------------------------------------------

@@ -125,6 +125,26 @@ describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false
     }
   });
 
+  test('lxc cluster update-certificate replaces the cluster certificate on every member', async () => {
+    const dir = `/tmp/lxdts-e2e-newcert-${process.pid}`;
+    const gen = await m(1).exec('sh', ['-c', `mkdir -p ${dir} && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -nodes -days 30 -subj /CN=lxdts-cluster -keyout ${dir}/cluster.key -out ${dir}/cluster.crt 2>/dev/null && openssl x509 -in ${dir}/cluster.crt -outform der | sha256sum`]);
+    assert.equal(gen.code, 0, describeRun(gen));
+    const fingerprint = gen.stdout.split(' ')[0]!;
+    try {
+      await ok(m(2), ['cluster', 'update-certificate', `${dir}/cluster.crt`, `${dir}/cluster.key`]);
+      for (const i of [1, 2, 3]) {
+        const info = JSON.parse(await ok(m(i), ['query', '/1.0'])) as { environment: { certificate_fingerprint: string } };
+        assert.equal(info.environment.certificate_fingerprint, fingerprint, `${m(i).name} presents the new certificate`);
+      }
+      // Members keep talking to each other (heartbeats, the database) with the new certificate.
+      await ok(m(3), ['profile', 'create', 'after-new-cert']);
+      await sleep(2500);
+      assert.ok((await members(m(1))).every((x) => x.status === 'Online'));
+    } finally {
+      await m(1).exec('rm', ['-rf', dir]);
+    }
+  });
+
   test('a reused, wrong or revoked token is refused', async () => {
     // Reused: member2's token was consumed by its join.
     const used = JSON.parse(Buffer.from(usedToken, 'base64').toString()) as { addresses: string[]; secret: string };

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import type { AgentExecStart } from '@lxdts/api-types';
-import { CWD_WRAPPER, buildAttachLaunch, hostCwdFor, shellQuote } from './attach-command.js';
+import { CWD_WRAPPER, buildAttachLaunch, buildHelperLaunch, hostCwdFor, shellQuote } from './attach-command.js';
+import { parseAttachConfig } from './attach-helper.js';
 
 const start = (over: Partial<AgentExecStart> = {}): AgentExecStart => ({
   command: ['cat', '/proc/1/comm'],
@@ -77,4 +78,38 @@ test('interactive: script gives lxc-attach a raw pty of the requested size', () 
   assert.deepEqual(argv.slice(-3), ['sh', '-c', "echo 'quoted'"]);
   assert.doesNotMatch(buildAttachLaunch({ ...base, start: start({ interactive: true }) }).args[4] as string, /rows/);
   assert.equal(shellQuote("a'b"), `'a'\\''b'`);
+});
+
+test('lxdts-attach: init, ids, cwd inside the container, rlimits, config env before the request env', () => {
+  const l = buildHelperLaunch({
+    helper: '/opt/lxdts-attach',
+    lxcName: 'c1',
+    init: { pid: 4242, startTime: '987' },
+    configEnv: ['FROM_CONFIG=1'],
+    rlimits: { nofile: '1000:2000' },
+    start: start({ uid: 1000, gid: 100, cwd: '/srv/app' }),
+  });
+  assert.equal(l.file, '/opt/lxdts-attach');
+  assert.deepEqual(l.args, [
+    '--pid', '4242', '--start-time', '987', '--name', 'c1', '--uid', '1000', '--gid', '100', '--cwd', '/srv/app',
+    '--rlimit', 'nofile=1000:2000', '--env', 'FROM_CONFIG=1', '--env', 'PATH=/bin', '--env', 'HOME=/root',
+    '--', 'cat', '/proc/1/comm',
+  ]);
+  assert.deepEqual([l.cwd, l.depth], ['/', 1]);
+  const noCwd = buildHelperLaunch({ helper: '/h', lxcName: 'c1', init: { pid: 2, startTime: '1' }, configEnv: [], rlimits: {}, start: start() });
+  assert.ok(!noCwd.args.includes('--cwd'));
+  const interactive = buildHelperLaunch({ helper: '/h', lxcName: 'c1', init: { pid: 2, startTime: '1' }, configEnv: [], rlimits: {}, start: start({ interactive: true, width: 80, height: 24 }) });
+  assert.equal(interactive.file, 'script');
+  assert.match(interactive.args[4] as string, /^stty raw -echo -onlcr rows 24 cols 80 && exec '\/h' '--pid' '2' /);
+  assert.equal(interactive.depth, 2);
+});
+
+test('liblxc config for lxdts-attach: environment, prlimits; keys it does not reproduce', () => {
+  const c = parseAttachConfig(
+    ['# comment', 'lxc.environment = A=1', 'lxc.environment = B=x y', 'lxc.prlimit.nofile = 1000:2000', 'lxc.apparmor.profile = unconfined', 'lxc.seccomp.profile = /p', ''].join('\n'),
+  );
+  assert.deepEqual(c, { env: ['A=1', 'B=x y'], rlimits: { nofile: '1000:2000' }, unsupported: null });
+  for (const line of ['lxc.proc.oom_score_adj = 10', 'lxc.namespace.share.net = other', 'lxc.apparmor.profile = lxc-default', 'lxc.include = /x', 'lxc.seccomp.notify.proxy = unix:/s', 'lxc.selinux.context = x']) {
+    assert.equal(parseAttachConfig(line).unsupported, line.split(' ')[0], line);
+  }
 });

@@ -1,5 +1,6 @@
-// How a streamed exec runs: `lxc-attach` with a clean environment, the user, group and working directory asked for;
-// in interactive mode under `script` (util-linux, always installed on Debian), which gives lxc-attach a pseudo-
+// How a streamed exec runs: `lxc-attach` with a clean environment, the user, group and working directory asked for
+// (or, when it is built, lxdts-attach: apps/agent/native, the same result without liblxc's start-up cost); in
+// interactive mode under `script` (util-linux, always installed on Debian), which gives lxc-attach a pseudo-
 // terminal: lxc-attach then allocates the command's terminal inside the container and relays to ours, copying our
 // window size on SIGWINCH. Node has no pty of its own and the agent takes no native addon for one.
 import { realpathSync, statSync } from 'node:fs';
@@ -91,11 +92,55 @@ export function buildAttachLaunch(input: AttachInput): ExecLaunch {
     '--',
     ...program,
   ];
-  const cwd = hostCwd ?? '/';
+  return launch(attach, start, hostCwd ?? '/');
+}
+
+/** What lxdts-attach needs besides the exec request: the container's init and what liblxc's config adds. */
+export interface HelperAttachInput {
+  /** The lxdts-attach binary. */
+  helper: string;
+  lxcName: string;
+  /** The container's init as the host sees it, and its start time (so a reused pid is refused). */
+  init: { pid: number; startTime: string };
+  /** `lxc.environment` values (`K=V`), set before the request's environment as lxc-attach does. */
+  configEnv: string[];
+  /** `lxc.prlimit.<name>` = value, applied to the command as lxc-attach applies them. */
+  rlimits: Record<string, string>;
+  start: AgentExecStart;
+}
+
+/** The lxdts-attach command line (and, interactive, the `script` around it): the same process as lxc-attach's. */
+export function buildHelperLaunch(input: HelperAttachInput): ExecLaunch {
+  const { start } = input;
+  const attach = [
+    input.helper,
+    '--pid',
+    String(input.init.pid),
+    '--start-time',
+    input.init.startTime,
+    '--name',
+    input.lxcName,
+    '--uid',
+    String(start.uid),
+    '--gid',
+    String(start.gid),
+    // The helper changes directory inside the container (as the container's root; "/" when it is missing).
+    ...(start.cwd === '' ? [] : ['--cwd', start.cwd]),
+    ...Object.entries(input.rlimits).flatMap(([k, v]) => ['--rlimit', `${k}=${v}`]),
+    ...input.configEnv.flatMap((kv) => ['--env', kv]),
+    ...Object.entries(start.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    '--',
+    ...start.command,
+  ];
+  return launch(attach, start, '/');
+}
+
+function launch(attach: string[], start: AgentExecStart, cwd: string): ExecLaunch {
   if (!start.interactive) return { file: attach[0] as string, args: attach.slice(1), env: {}, cwd, depth: 1 };
 
   // The pty starts raw, without echo and the right size, before lxc-attach takes it over (lxc-attach keeps those
-  // input settings but turns ONLCR back on for output; exec-session undoes that translation).
+  // input settings but turns ONLCR back on for output; exec-session undoes that translation). lxdts-attach does
+  // the same (liblxc's lxc_setup_tios).
   const size = start.width > 0 && start.height > 0 ? ` rows ${start.height} cols ${start.width}` : '';
   const inner = `stty raw -echo -onlcr${size} && exec ${attach.map(shellQuote).join(' ')}`;
   return { file: 'script', args: ['-q', '-f', '-e', '-c', inner, '/dev/null'], env: { SHELL: '/bin/sh' }, cwd, depth: 2 };

@@ -2,8 +2,10 @@
 // dqlite before anything reads the database) to shutdown. Holds the member's identity, the cluster certificate and
 // the running ClusterDatabase, and performs the two transitions: bootstrap (`lxc cluster enable`: this server's data
 // moves into a new dqlite database) and join (a new member's node is added to an existing one).
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { machine } from 'node:os';
 import { join } from 'node:path';
+import { architectureId } from '../images/architectures.js';
 import type { DqliteNodeInfo, DqliteParam } from '@lxdts/raft-store';
 import type { DaemonStore } from '../daemon/daemon-store.js';
 import type { DaemonPaths } from '../daemon/paths.js';
@@ -99,7 +101,8 @@ export class ClusterRuntime {
     const database = await ClusterDatabase.start(this.databaseOptions(1, address, []));
     try {
       await this.copyGlobalData(database);
-      await database.store.transaction((tx) => tx.updateTable('nodes').set({ name, address, heartbeat: new Date().toISOString() }).where('id', '=', 1).execute());
+      const arch = architectureId(machine());
+      await database.store.transaction((tx) => tx.updateTable('nodes').set({ name, address, arch, heartbeat: new Date().toISOString() }).where('id', '=', 1).execute());
     } catch (err) {
       await database.stop(false);
       throw err;
@@ -168,6 +171,16 @@ export class ClusterRuntime {
 
   /** Called after leave() (the HTTPS listener goes back to the server certificate). */
   onLeft: () => void = () => undefined;
+
+  /** A new cluster key pair (`lxc cluster update-certificate`): written, then presented and pinned from now on. */
+  replaceCertificate(cert: string, key: string): void {
+    writeFileSync(`${this.keyPath}.new`, key, { mode: 0o600 });
+    writeFileSync(`${this.certPath}.new`, cert, { mode: 0o644 });
+    renameSync(`${this.keyPath}.new`, this.keyPath);
+    renameSync(`${this.certPath}.new`, this.certPath);
+    this.tls = this.loadTls();
+    this.onClustered(this.tls);
+  }
 
   /** Stops the node (handing leadership over first when `handover`). */
   async stop(handover = true): Promise<void> {

@@ -32,6 +32,7 @@ const RaftNode = object({ id: integer, address: string, role: integer, name: str
 const HeartbeatPost = object({ raft_nodes: array(RaftNode) });
 const RaftRemovePost = object({ address: string });
 const StatesPost = object({ lxcNames: array(string) });
+const CertificatePut = object({ cluster_certificate: string, cluster_certificate_key: string });
 
 @Injectable()
 export class ClusterRoutes implements RouteProvider {
@@ -51,6 +52,17 @@ export class ClusterRoutes implements RouteProvider {
         path: '/1.0/cluster',
         get: { access: 'authenticated', handler: async () => sync(await this.cluster.info()) },
         put: { access: 'admin', handler: async (ctx) => async(await this.cluster.update(ctx.body(ClusterPut), ctx.identity)) },
+      },
+      {
+        path: '/1.0/cluster/certificate',
+        put: {
+          access: 'admin',
+          handler: async (ctx) => {
+            const body = ctx.body(CertificatePut);
+            await this.cluster.updateCertificate(body.cluster_certificate, body.cluster_certificate_key, ctx.identity);
+            return emptySync();
+          },
+        },
       },
       {
         path: '/1.0/cluster/members',
@@ -146,6 +158,19 @@ export class ClusterRoutes implements RouteProvider {
             const path = await this.images.localFile(ctx.query['fingerprint'] ?? '', part);
             if (!path || !/^[0-9a-f]{64}$/.test(ctx.query['fingerprint'] ?? '')) throw notFound('Image file not found');
             return raw(200, 'application/octet-stream', createReadStream(path));
+          },
+        },
+      },
+      {
+        // update-certificate through another member: this member's share.
+        path: '/internal/cluster/certificate',
+        put: {
+          access: 'untrusted',
+          handler: (ctx) => {
+            member(ctx);
+            const body = ctx.body(CertificatePut);
+            this.runtime.replaceCertificate(body.cluster_certificate, body.cluster_certificate_key);
+            return emptySync();
           },
         },
       },

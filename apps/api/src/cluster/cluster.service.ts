@@ -1,7 +1,9 @@
 // /1.0/cluster and its members as LXD 5.0.2 shows them, and the steps of a cluster's life: enable (bootstrap),
 // join tokens, accepting a new member, adding it to raft, rename, edit, remove. The raft side lives in
 // ClusterRuntime/ClusterDatabase; role balancing and heartbeats in ClusterHeartbeat.
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { certificateFingerprint } from '../tls/server-certificate.js';
+import { machine } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
 import type {
   Cluster,
@@ -117,7 +119,7 @@ export class ClusterService {
           put.cluster_address,
           'POST',
           '/internal/cluster/accept',
-          { server_name: put.server_name, address, secret: put.cluster_password, architecture: 'x86_64' } satisfies ClusterAcceptRequest,
+          { server_name: put.server_name, address, secret: put.cluster_password, architecture: machine() } satisfies ClusterAcceptRequest,
           pinned,
         );
         // Peers reach this member's node through its HTTPS: listen there before the leader adds it.
@@ -220,6 +222,35 @@ export class ClusterService {
     }
     await this.rebalance().catch(() => undefined);
     this.events.lifecycle('cluster-member-removed', `/1.0/cluster/members/${name}`, '', identity);
+  }
+
+  /**
+   * PUT /1.0/cluster/certificate: every other member gets the new key pair first (authenticated with the current
+   * one), then this member; each switches its listener and its pins at once.
+   */
+  async updateCertificate(cert: string, key: string, identity: Identity): Promise<void> {
+    this.requireClustered();
+    let fingerprint: string;
+    try {
+      fingerprint = certificateFingerprint(cert);
+      if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) throw new Error('the key does not match the certificate');
+    } catch (err) {
+      throw badRequest(`Invalid cluster certificate: ${(err as Error).message}`);
+    }
+    const tls = this.runtime.tls!;
+    const others = (await this.repo.members()).filter((m) => m.id !== this.runtime.member.nodeId);
+    const failed: string[] = [];
+    await Promise.all(
+      others.map((m) =>
+        memberRequest(m.address, 'PUT', '/internal/cluster/certificate', { cluster_certificate: cert, cluster_certificate_key: key }, { pinned: tls.cert, cert: tls.cert, key: tls.key }).catch(
+          (err: Error) => failed.push(`${m.name}: ${err.message}`),
+        ),
+      ),
+    );
+    this.runtime.replaceCertificate(cert, key);
+    this.runtime.log('info', `Cluster certificate replaced (${fingerprint})`);
+    this.events.lifecycle('cluster-certificate-updated', '/1.0/cluster/certificate', '', identity);
+    if (failed.length) throw badRequest(`The certificate was replaced, but not on: ${failed.join('; ')}`);
   }
 
   // ---- join tokens ---------------------------------------------------------------------------------------------

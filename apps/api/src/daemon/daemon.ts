@@ -102,6 +102,8 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   let memberNames: readonly string[] = ['none', hostname()];
   const refreshNames = async () => {
     memberNames = cluster.member.clustered ? await clusterService.memberNames() : ['none', hostname()];
+    // Clustered, certificates may be trusted or revoked through any member: reload this member's trust cache.
+    if (cluster.member.clustered) await certificates.refresh();
   };
   await refreshNames();
   setInterval(() => void refreshNames().catch(() => undefined), 2_000).unref();

@@ -76,6 +76,7 @@ export const API_EXTENSIONS: readonly string[] = [
   'projects_restricted_backups_and_snapshots',
   'clustering_join_token',
   'clustering_description',
+  'clustering_update_cert',
   'server_supported_storage_drivers',
   'event_lifecycle_requestor_address',
   'database_leader',
