@@ -48,7 +48,17 @@ interface SpareSlot {
 /** Background removal of one pool's trash: one `rm` at a time; `again` when more arrived meanwhile. */
 interface TrashWorker {
   again: boolean;
+  /** When the first and the latest delete of this round arrived (ms). */
+  first: number;
+  last: number;
 }
+
+/**
+ * The trash is emptied once deletes have stopped for this long (at most TRASH_MAX_WAIT_MS after the first): an `rm`
+ * competing for the CPU with a burst of deletes or launches would slow exactly what the user waits for.
+ */
+const TRASH_QUIET_MS = 1_000;
+const TRASH_MAX_WAIT_MS = 10_000;
 
 export class DirStorage implements StorageDriver {
   readonly name = 'dir';
@@ -299,16 +309,23 @@ export class DirStorage implements StorageDriver {
     const running = this.trashWorkers.get(poolSource);
     if (running) {
       running.again = true;
+      running.last = Date.now();
       return;
     }
-    const worker: TrashWorker = { again: true };
+    const worker: TrashWorker = { again: true, first: Date.now(), last: Date.now() };
     this.trashWorkers.set(poolSource, worker);
     const trash = join(poolSource, 'images', '.trash');
     void (async () => {
-      // After the answer is on its way: spawning takes a few milliseconds of the agent's own.
-      await new Promise((resolve) => setImmediate(resolve));
       while (worker.again) {
+        // After the answers are on their way and the deletes have paused.
+        for (;;) {
+          const now = Date.now();
+          const wait = Math.min(worker.last + TRASH_QUIET_MS, worker.first + TRASH_MAX_WAIT_MS) - now;
+          if (wait <= 0) break;
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
         worker.again = false;
+        worker.first = worker.last = Date.now();
         let entries: string[] = [];
         try {
           entries = readdirSync(trash);
