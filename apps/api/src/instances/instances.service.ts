@@ -143,10 +143,13 @@ export class InstancesService implements InstanceTargetResolver {
   }
 
   async resolve(project: string, name: string): Promise<InstanceTarget> {
+    // The agent's answers (no process spawned for either) come while the database is read: asked before the row is
+    // found, since the container's name follows from the request (an unknown one is simply Stopped).
+    const lxcName = lxcNameOf(project, name);
+    const early = Promise.all([this.statusOf(lxcName), this.agent.ready()]);
+    early.catch(() => undefined);
     const row = await this.find(project, name);
-    const lxcName = lxcNameOf(row.project, row.name);
-    // The agent's answers (no process spawned for either) come while the database is read.
-    const [status, ready, { config, devices }] = await Promise.all([this.statusOf(lxcName), this.agent.ready(), this.expanded(row)]);
+    const [[status, ready], { config, devices }] = await Promise.all([early, this.expanded(row)]);
     const source = (await this.repo.poolSource(rootDisk(devices)?.pool ?? '')) ?? '';
     const privileged = config['security.privileged'] === 'true';
     return {
@@ -221,9 +224,11 @@ export class InstancesService implements InstanceTargetResolver {
 
   /** recursion=1 on a single instance gives the full object (extension instance_get_full). */
   async get(project: string, name: string, recursion = 0): Promise<Instance | InstanceFull> {
+    // The agent answers while the row and the profiles are read (the container's name follows from the request).
+    const early = this.statusOf(lxcNameOf(project, name));
+    early.catch(() => undefined);
     const row = await this.find(project, name);
-    // The agent answers while the profiles are read.
-    const [status, expanded] = await Promise.all([this.statusOf(lxcNameOf(row.project, row.name)), this.expanded(row)]);
+    const [status, expanded] = await Promise.all([early, this.expanded(row)]);
     const inst = this.render(row, status, expanded);
     return recursion >= 1 ? this.full(inst, row) : inst;
   }
