@@ -2,27 +2,16 @@
 // replaced by a stand-by; `lxc cluster remove` of a member rebalances what is left.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ClusterMember, TestCluster, describeRun, netnsUnavailableReason } from './harness/index.js';
+import { type ClusterMember, TestCluster, clusterMembers, eventually, joinCluster, lxcOk, netnsUnavailableReason } from './harness/index.js';
 
 const unavailable = await netnsUnavailableReason();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface MemberView {
-  server_name: string;
-  roles: string[];
-  database: boolean;
-  status: string;
-}
 
 describe('cluster of five: database roles', { skip: unavailable ?? false }, () => {
   let cluster: TestCluster;
   const m = (i: number): ClusterMember => cluster.member(i);
-  const ok = async (member: ClusterMember, args: string[]) => {
-    const r = await member.lxc(args);
-    assert.equal(r.code, 0, `${member.name}: lxc ${args.join(' ')}\n${describeRun(r)}`);
-    return r.stdout;
-  };
-  const members = async (member: ClusterMember): Promise<MemberView[]> => JSON.parse(await ok(member, ['query', '/1.0/cluster/members?recursion=1'])) as MemberView[];
+  const ok = lxcOk;
+  const members = clusterMembers;
   /** name → role summary: V voter, S stand-by, - spare; lowercase when OFFLINE. */
   const roles = async (member: ClusterMember): Promise<Record<string, string>> =>
     Object.fromEntries(
@@ -32,30 +21,20 @@ describe('cluster of five: database roles', { skip: unavailable ?? false }, () =
       }),
     );
   const count = (r: Record<string, string>, role: string) => Object.values(r).filter((x) => x === role).length;
-  const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) => {
-    const until = Date.now() + timeoutMs;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > until) assert.fail(`timed out waiting for: ${what} (roles now ${JSON.stringify(await roles(m(1)).catch(() => ({})))})`);
-      await sleep(250);
-    }
-  };
+  const settle = (what: string, check: () => Promise<boolean>) =>
+    eventually(what, check, 30_000, async () => ` (roles now ${JSON.stringify(await roles(cluster.members.find((x) => x.running)!))})`);
 
   before(async () => {
     cluster = await TestCluster.start(5, { https: true });
     await ok(m(1), ['cluster', 'enable', m(1).name]);
-    for (const i of [2, 3, 4, 5]) {
-      const token = (await ok(m(1), ['cluster', 'add', m(i).name, '--quiet'])).trim();
-      const preseed = ['cluster:', '  enabled: true', `  server_name: ${m(i).name}`, `  server_address: ${m(i).httpsAddress}`, `  cluster_token: ${token}`, ''].join('\n');
-      const r = await m(i).cli(['init', '--preseed'], { input: preseed, inNetns: true, timeoutMs: 90_000 });
-      assert.equal(r.code, 0, `join of ${m(i).name}: ${describeRun(r)}`);
-    }
+    for (const i of [2, 3, 4, 5]) await joinCluster(m(1), m(i));
   });
   after(async () => {
     await cluster?.dispose();
   });
 
   test('five members: three voters and two stand-bys', async () => {
-    await eventually('3 voters + 2 stand-bys', async () => {
+    await settle('3 voters + 2 stand-bys', async () => {
       const r = await roles(m(2));
       return count(r, 'V') === 3 && count(r, 'S') === 2;
     });
@@ -70,7 +49,7 @@ describe('cluster of five: database roles', { skip: unavailable ?? false }, () =
     const standbys = cluster.members.filter((x) => r[x.name] === 'S').map((x) => x.name);
     const via = cluster.members.find((x) => x !== victim)!;
     await victim.kill('SIGKILL');
-    await eventually('a stand-by became a voter and the dead voter a spare', async () => {
+    await settle('a stand-by became a voter and the dead voter a spare', async () => {
       const now = await roles(via);
       return count(now, 'V') === 3 && standbys.some((s) => now[s] === 'V') && now[victim.name] === '-';
     });
@@ -82,7 +61,7 @@ describe('cluster of five: database roles', { skip: unavailable ?? false }, () =
     const via = cluster.members.find((x) => x.running)!;
     const offline = (await members(via)).find((x) => x.status !== 'Online')!.server_name;
     await ok(via, ['cluster', 'remove', '--force', '--yes', offline]);
-    await eventually('four members: three voters, one stand-by', async () => {
+    await settle('four members: three voters, one stand-by', async () => {
       const r = await roles(via);
       return Object.keys(r).length === 4 && count(r, 'V') === 3 && count(r, 'S') === 1;
     });

@@ -5,44 +5,33 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readlinkSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { type ClusterMember, TestCluster, busyboxImageDir, describeRun, netnsUnavailableReason, unixRequest } from './harness/index.js';
+import {
+  type ClusterMember,
+  TestCluster,
+  busyboxImageDir,
+  clusterMembers,
+  describeRun,
+  eventually,
+  joinCluster,
+  lxcOk,
+  netnsUnavailableReason,
+  unixRequest,
+} from './harness/index.js';
 
 const unavailable = await netnsUnavailableReason();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface MemberView {
-  server_name: string;
-  url: string;
-  roles: string[];
-  database: boolean;
-  status: string;
-}
 
 describe('cluster of three (dqlite through HTTPS)', { skip: unavailable ?? false }, () => {
   let cluster: TestCluster;
   /** member2's join token, kept to try it again. */
   let usedToken = '';
   const m = (i: number): ClusterMember => cluster.member(i);
-  const ok = async (member: ClusterMember, args: string[]) => {
-    const r = await member.lxc(args);
-    assert.equal(r.code, 0, `${member.name}: lxc ${args.join(' ')}\n${describeRun(r)}`);
-    return r.stdout;
-  };
-  const members = async (member: ClusterMember): Promise<MemberView[]> => JSON.parse(await ok(member, ['query', '/1.0/cluster/members?recursion=1'])) as MemberView[];
-  /** Polls until `check` passes (roles and heartbeats settle within seconds). */
-  const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => {
-    const until = Date.now() + timeoutMs;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > until) assert.fail(`timed out waiting for: ${what}`);
-      await sleep(250);
-    }
-  };
+  const ok = lxcOk;
+  const members = clusterMembers;
   const join = async (i: number, via: number) => {
-    const token = (await ok(m(via), ['cluster', 'add', m(i).name, '--quiet'])).trim();
+    const token = await joinCluster(m(via), m(i));
     if (i === 2) usedToken = token;
-    const preseed = ['cluster:', '  enabled: true', `  server_name: ${m(i).name}`, `  server_address: ${m(i).httpsAddress}`, `  cluster_token: ${token}`, ''].join('\n');
-    const r = await m(i).cli(['init', '--preseed'], { input: preseed, inNetns: true, timeoutMs: 90_000 });
-    assert.equal(r.code, 0, `join of ${m(i).name}: ${describeRun(r)}`);
   };
 
   before(async () => {

@@ -11,3 +11,4 @@ export * from './yaml-docs.js';
 export * from './images.js';
 export * from './netns.js';
 export * from './cluster.js';
+export * from './cluster-verbs.js';
