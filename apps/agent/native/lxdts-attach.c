@@ -2,7 +2,7 @@
 // LXD's defaults, without liblxc (no config parsing, no seccomp compilation): ~1 ms instead of ~8-10 ms.
 //
 //   lxdts-attach --pid PID [--start-time TICKS] [--name LXCNAME] --uid U --gid G [--cwd DIR]
-//                [--env K=V]... [--rlimit NAME=SOFT[:HARD]]... -- COMMAND [ARG]...
+//                [--env K=V]... [--rlimit NAME=SOFT[:HARD]]... [--wait-go] -- COMMAND [ARG]...
 //   lxdts-attach --dump-seccomp PID      (the filters of PID, one hex line each, newest first: for tests)
 //
 // PID is the container's init as the host sees it. What the command gets, step by step as liblxc 5.0.2 does it
@@ -22,6 +22,9 @@
 //     copied on SIGWINCH), as lxc-attach's terminal mainloop does.
 // We wait for the command and exit with its status (128+N for signal N). SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
 // SIGUSR2, SIGCONT and (without a pty) SIGWINCH sent to us are forwarded to the command.
+// --wait-go: everything that only reads (init, its namespaces and filters) is done first, then one byte is read from
+// stdin before anything enters the container: the agent starts us while the client connects and says "go" when the
+// command may run (the rest of stdin is the command's). End of input instead of that byte: exit 125, nothing ran.
 // Refuses (exit 1, message on stderr) when PID is not a container init: same pid or mount namespace as ours, not
 // pid 1 in its pid namespace, start time not TICKS, or an LSM label other than unconfined.
 #define _GNU_SOURCE
@@ -104,6 +107,7 @@ static struct {
   uid_t uid;
   gid_t gid;
   bool have_uid, have_gid;
+  bool wait_go;
   const char *cwd;
   char **env;
   size_t env_len;
@@ -257,6 +261,10 @@ static void parse_args(int argc, char **argv) {
       i++;
       break;
     }
+    if (strcmp(a, "--wait-go") == 0) {
+      opt.wait_go = true;
+      continue;
+    }
     if (!v) die("missing value for %s", a);
     if (strcmp(a, "--pid") == 0) opt.pid = (pid_t)parse_id(v, "pid");
     else if (strcmp(a, "--start-time") == 0) opt.start_time = v;
@@ -271,7 +279,7 @@ static void parse_args(int argc, char **argv) {
     else die("unknown option %s", a);
     i++;
   }
-  if (opt.pid <= 1 || i >= argc) die("usage: lxdts-attach --pid PID [--start-time T] [--name N] --uid U --gid G [--cwd DIR] [--env K=V]... [--rlimit R=S[:H]]... -- COMMAND [ARG]...");
+  if (opt.pid <= 1 || i >= argc) die("usage: lxdts-attach --pid PID [--start-time T] [--name N] --uid U --gid G [--cwd DIR] [--env K=V]... [--rlimit R=S[:H]]... [--wait-go] -- COMMAND [ARG]...");
   opt.argv = argv + i;
 }
 
@@ -807,6 +815,14 @@ int main(int argc, char **argv) {
 
   parse_args(argc, argv);
   inspect_init();
+  if (opt.wait_go) {
+    // Exactly one byte: what follows it in the pipe is the command's input.
+    char go;
+    ssize_t n;
+    while ((n = read(0, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) return 125;
+  }
   pty_mode = isatty(0) || isatty(1) || isatty(2);
 
   int sk[2];

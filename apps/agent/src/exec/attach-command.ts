@@ -20,6 +20,8 @@ export interface ExecLaunch {
    * liblxc forks it with CLONE_PARENT), 2 under `script` (script → lxc-attach → command).
    */
   depth: 1 | 2;
+  /** lxdts-attach started with --wait-go: spawned ahead, it runs the command once it reads one byte of input. */
+  waitsForGo?: boolean;
 }
 
 export interface AttachInput {
@@ -129,11 +131,15 @@ export function buildHelperLaunch(input: HelperAttachInput): ExecLaunch {
     ...Object.entries(input.rlimits).flatMap(([k, v]) => ['--rlimit', `${k}=${v}`]),
     ...input.configEnv.flatMap((kv) => ['--env', kv]),
     ...Object.entries(start.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    // Armed without a terminal (under `script` the first byte would be the terminal's): spawned now, runs on "go".
+    ...(armedAhead(start) ? ['--wait-go'] : []),
     '--',
     ...start.command,
   ];
-  return launch(attach, start, '/');
+  return { ...launch(attach, start, '/'), ...(armedAhead(start) ? { waitsForGo: true } : {}) };
 }
+
+const armedAhead = (start: AgentExecStart): boolean => start.armed === true && !start.interactive;
 
 function launch(attach: string[], start: AgentExecStart, cwd: string): ExecLaunch {
   if (!start.interactive) return { file: attach[0] as string, args: attach.slice(1), env: {}, cwd, depth: 1 };

@@ -191,6 +191,33 @@ describe('lxdts-attach gives the command what lxc-attach gives it', { skip }, ()
     );
   });
 
+  test('--wait-go: nothing enters the container before the go byte; then the rest of stdin is the command\'s; no byte: 125', async () => {
+    const marker = `/tmp/went-${randomBytes(3).toString('hex')}`;
+    const rootfsMarker = () => existsSync(`/proc/${initPid}/root${marker}`);
+    const armed = launches({ command: ['sh', '-c', `touch ${marker}; cat`], armed: true }).helper;
+    assert.equal(armed.waitsForGo, true);
+    assert.ok(armed.args.includes('--wait-go'));
+    const child = spawn(armed.file, armed.args, { cwd: armed.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(rootfsMarker(), false, 'the command waited for the go');
+    child.stdin.write('g' + 'payload');
+    child.stdin.end();
+    assert.equal(await closed, 0);
+    assert.equal(out, 'payload');
+    assert.equal(rootfsMarker(), true);
+    // Dropped before the go: nothing ran.
+    const marker2 = `${marker}-never`;
+    const dropped = launches({ command: ['touch', marker2], armed: true }).helper;
+    const r = spawnSync(dropped.file, dropped.args, { input: '', encoding: 'utf8' });
+    assert.deepEqual([r.status, r.stdout], [125, '']);
+    assert.equal(existsSync(`/proc/${initPid}/root${marker2}`), false);
+    // Interactive ones run under `script`, whose input is a terminal: they are spawned on the go instead.
+    assert.equal(launches({ command: ['true'], armed: true, interactive: true }).helper.waitsForGo, undefined);
+  });
+
   test('stdin passes through until its end', async () => {
     const { helper } = launches({ command: ['cat'] });
     const r = await runLaunch(helper, 'x'.repeat(200_000), false);

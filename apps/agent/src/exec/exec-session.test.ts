@@ -1,7 +1,9 @@
 // The exec stream end to end on a real agent HTTP server, with local commands instead of lxc-attach: a shell
 // stands in for lxc-attach (the command is its child, as under liblxc), `script` provides the pty as in production.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { AgentExecStart } from '@lxdts/api-types';
@@ -74,6 +76,32 @@ describe('exec stream (local commands)', () => {
     assert.deepEqual(t.order.slice(-1), ['exit']);
     assert.ok(t.order.indexOf('eof1') < t.order.indexOf('exit') && t.order.indexOf('eof2') < t.order.indexOf('exit'));
     assert.ok(t.started && t.started.pid > 0);
+  });
+
+  test('armed: started at once, the command runs only on go (input sent before it is kept); closed before go: never ran', async () => {
+    const marker = join(tmpdir(), `lxdts-armed-${process.pid}-${Date.now()}`);
+    const c = await StreamTestClient.exec(sock, 'c1', start(['sh', '-c', `touch ${marker}; cat`], { armed: true }));
+    await c.waitFor((t) => t.started !== null, 'started');
+    c.stdin('early ');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(existsSync(marker), false, 'nothing ran before the go');
+    c.control({ type: 'go' });
+    c.stdin('late');
+    c.eof();
+    const t = await c.finished();
+    assert.deepEqual([t.stdout, t.exitCode], ['early late', 0]);
+    assert.equal(existsSync(marker), true);
+    rmSync(marker, { force: true });
+
+    const dropped = await StreamTestClient.exec(sock, 'c1', start(['touch', marker], { armed: true }));
+    await dropped.waitFor((t) => t.started !== null, 'started');
+    dropped.close();
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(existsSync(marker), false);
+    // A refusal still comes before `started`.
+    const refused = await StreamTestClient.exec(sock, 'stopped', start(['true'], { armed: true }));
+    const r = await refused.finished();
+    assert.equal(r.error?.error, 'Instance is not running');
   });
 
   test('stdin is piped until its eof; input sent before the command started is kept', async () => {

@@ -45,12 +45,14 @@ export function decodeExecStart(value: unknown): AgentExecStart {
     return n;
   };
   const size = (key: string) => Math.max(0, int(o, key, 0));
-  return { command, env, cwd, uid: id('uid'), gid: id('gid'), interactive: bool(o, 'interactive', false), width: size('width'), height: size('height') };
+  const interactive = bool(o, 'interactive', false);
+  return { command, env, cwd, uid: id('uid'), gid: id('gid'), interactive, width: size('width'), height: size('height'), armed: bool(o, 'armed', false) };
 }
 
 function decodeControl(payload: Buffer): AgentExecControl | null {
   try {
     const o = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+    if (o['type'] === 'go') return { type: 'go' };
     if (o['type'] === 'signal' && Number.isInteger(o['signal'])) return { type: 'signal', signal: o['signal'] as number };
     if (o['type'] === 'resize' && Number.isInteger(o['width']) && Number.isInteger(o['height'])) {
       return { type: 'resize', width: o['width'] as number, height: o['height'] as number };
@@ -65,7 +67,9 @@ export class ExecSession {
   /** The connection to the API; destroying it ends the session (the command is killed). */
   readonly channel: AgentStreamChannel<AgentExecStart>;
   private readonly onlcr = new OnlcrReverser();
-  private phase: 'waiting' | 'starting' | 'running' | 'done' = 'waiting';
+  private phase: 'waiting' | 'starting' | 'armed' | 'running' | 'done' = 'waiting';
+  /** Armed: the launch to run on `go` (null once lxdts-attach waits for its go byte). */
+  private armedLaunch: ExecLaunch | null = null;
   private start: AgentExecStart | undefined;
   private proc: SpawnedProcess | undefined;
   /** Host pid of the command once found under lxc-attach. */
@@ -79,6 +83,7 @@ export class ExecSession {
   private size: { width: number; height: number } | undefined;
   private resizing: Promise<void> = Promise.resolve();
   private readonly outputEnded = new Set<number>();
+  private launched: ExecLaunch | undefined;
 
   constructor(
     socket: Duplex,
@@ -98,7 +103,8 @@ export class ExecSession {
         inputEnd: () => this.input(null),
         control: (payload) => {
           const c = decodeControl(payload);
-          if (c?.type === 'signal') this.signal(c.signal);
+          if (c?.type === 'go') this.go();
+          else if (c?.type === 'signal') this.signal(c.signal);
           else if (c?.type === 'resize') this.resize(c.width, c.height);
         },
         fail: (err) => this.fail(err),
@@ -114,28 +120,70 @@ export class ExecSession {
     this.holdInput = start.interactive;
     if (start.width > 0 && start.height > 0) this.size = { width: start.width, height: start.height };
     this.deps.launcher.prepare(this.lxcName, start).then(
-      (launch) => this.launch(start, launch),
+      (launch) => (start.armed ? this.arm(start, launch) : this.launch(start, launch)),
       (err: unknown) => this.fail(err),
     );
   }
 
-  private launch(start: AgentExecStart, launch: ExecLaunch): void {
+  /** Armed start: lxdts-attach is spawned now and waits for its go byte; anything else is spawned on `go`. */
+  private arm(start: AgentExecStart, launch: ExecLaunch): void {
+    if (this.channel.closed || this.phase !== 'starting') return;
+    if (!launch.waitsForGo) {
+      this.phase = 'armed';
+      this.armedLaunch = launch;
+      this.channel.started({ pid: 0 } satisfies AgentExecStarted);
+      return;
+    }
+    const proc = this.spawn(start, launch);
+    if (!proc) return;
+    this.phase = 'armed';
+    this.channel.started({ pid: proc.pid as number } satisfies AgentExecStarted);
+  }
+
+  /** The API's go: the command runs now. */
+  private go(): void {
+    if (this.phase !== 'armed' || !this.start) return;
+    const launch = this.armedLaunch;
+    if (launch) {
+      this.armedLaunch = null;
+      this.launch(this.start, launch, false);
+      return;
+    }
+    const proc = this.proc as SpawnedProcess;
+    this.phase = 'running';
+    proc.stdin.write(Buffer.of(0x67)); // lxdts-attach's go byte; the command's input follows it.
+    this.running(proc);
+  }
+
+  private launch(start: AgentExecStart, launch: ExecLaunch, announce = true): void {
     if (this.channel.closed) return;
+    const proc = this.spawn(start, launch);
+    if (!proc) return;
+    this.phase = 'running';
+    if (announce) this.channel.started({ pid: proc.pid as number } satisfies AgentExecStarted);
+    this.running(proc);
+  }
+
+  /** Spawns the launch and relays its output; null (and an error frame) when it could not be spawned. */
+  private spawn(start: AgentExecStart, launch: ExecLaunch): SpawnedProcess | null {
     const proc = this.deps.runner.spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env });
     if (proc.pid === undefined) {
       void proc.exited.then(() => this.fail(new AgentError('internal', `Failed to run ${launch.file}`)));
-      return;
+      return null;
     }
     this.proc = proc;
-    this.phase = 'running';
-    this.deps.log.debug(`exec ${this.lxcName}: started ${JSON.stringify(start.command)} (pid ${proc.pid}, interactive ${start.interactive})`);
-    this.channel.started({ pid: proc.pid } satisfies AgentExecStarted);
-
+    this.launched = launch;
+    this.deps.log.debug(`exec ${this.lxcName}: spawned ${launch.file} for ${JSON.stringify(start.command)} (pid ${proc.pid}, interactive ${start.interactive})`);
     proc.stdin.on('error', () => undefined); // The command may exit without reading its input.
     this.pump(proc.stdout as NodeJS.ReadableStream, AgentExecStream.Stdout, start.interactive);
     this.pump(proc.stderr as NodeJS.ReadableStream, AgentExecStream.Stderr, false);
-    void this.watchCommand(proc, launch);
     void proc.exited.then((code) => this.exited(code));
+    return proc;
+  }
+
+  /** The command runs: find it (signals, held input) and let the input through. */
+  private running(proc: SpawnedProcess): void {
+    void this.watchCommand(proc, this.launched as ExecLaunch);
     if (!this.holdInput) this.flushInput();
   }
 
@@ -188,7 +236,7 @@ export class ExecSession {
   }
 
   private input(data: Buffer | null): void {
-    if (!this.proc || this.holdInput) this.queued.push(data);
+    if (this.phase !== 'running' || this.holdInput) this.queued.push(data);
     else this.write(data);
   }
 
@@ -269,13 +317,14 @@ export class ExecSession {
   /** Refuses the exec with an error frame and closes. */
   private fail(err: unknown): void {
     if (this.phase === 'done') return;
-    if (this.phase === 'running') this.kill();
+    if (this.proc) this.kill();
     this.phase = 'done';
     this.channel.refuse(err);
   }
 
   /** The API side went away (or the agent is shutting down): a command still running is killed. */
   private closedByPeer(): void {
+    if (this.phase === 'armed' && this.proc) this.kill(); // Never went: nothing ran.
     if (this.phase === 'running') {
       this.deps.log.info(`exec ${this.lxcName}: connection closed while the command runs; killing it`);
       this.kill();

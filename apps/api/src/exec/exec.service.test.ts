@@ -26,17 +26,45 @@ import { type ExecHarness, FdSocket, execPost, startExec, startExecHarness } fro
 class FakeAgent {
   readonly starts: AgentExecStart[] = [];
   readonly controls: AgentExecControl[] = [];
+  /** Commands actually run (an armed one only once the go came). */
+  readonly ran: string[][] = [];
   private readonly server: Server = createServer((_req, res) => res.end());
   private readonly children = new Set<ChildProcess>();
+  readonly sockets = new Set<Socket>();
 
   constructor() {
     this.server.on('upgrade', (req, socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('end', () => socket.destroy()); // As the real agent: the API closing its end closes the stream.
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: lxdts-exec\r\n\r\n');
       const lxcName = decodeURIComponent(/^\/instances\/([^/]+)\/exec$/.exec(req.url ?? '')?.[1] ?? '');
       const decoder = new AgentExecFrameDecoder();
       let child: ChildProcess | undefined;
       let fake: { width: number; height: number } | undefined;
+      let armed: AgentExecStart | undefined;
       const send = (b: Buffer) => !socket.destroyed && socket.write(b);
+      socket.on('error', () => undefined);
+      const run = (start: AgentExecStart) => {
+        this.ran.push(start.command);
+        if (start.interactive) {
+          fake = { width: start.width, height: start.height };
+          return;
+        }
+        const c = spawn(start.command[0] as string, start.command.slice(1), { env: start.env, stdio: 'pipe' });
+        child = c;
+        this.children.add(c);
+        c.stdin.on('error', () => undefined);
+        c.stdout.on('data', (d: Buffer) => send(encodeAgentExecFrame(AgentExecFrameKind.Data, 1, d)));
+        c.stderr.on('data', (d: Buffer) => send(encodeAgentExecFrame(AgentExecFrameKind.Data, 2, d)));
+        c.on('error', () => undefined);
+        c.on('close', (code, signal) => {
+          this.children.delete(c);
+          send(encodeAgentExecFrame(AgentExecFrameKind.Eof, 1));
+          send(encodeAgentExecFrame(AgentExecFrameKind.Eof, 2));
+          exit(code ?? (signal ? 128 + constants.signals[signal] : c.exitCode === null ? 127 : -1));
+        });
+      };
       const exit = (code: number) => {
         send(encodeAgentExecJson(AgentExecFrameKind.Exit, { exitCode: code }));
         socket.end();
@@ -53,23 +81,9 @@ class FakeAgent {
               return;
             }
             send(encodeAgentExecJson(AgentExecFrameKind.Started, { pid: 4242 }));
-            if (start.interactive) {
-              fake = { width: start.width, height: start.height };
-              continue;
-            }
-            const c = spawn(start.command[0] as string, start.command.slice(1), { env: start.env, stdio: 'pipe' });
-            child = c;
-            this.children.add(c);
-            c.stdin.on('error', () => undefined);
-            c.stdout.on('data', (d: Buffer) => send(encodeAgentExecFrame(AgentExecFrameKind.Data, 1, d)));
-            c.stderr.on('data', (d: Buffer) => send(encodeAgentExecFrame(AgentExecFrameKind.Data, 2, d)));
-            c.on('error', () => undefined);
-            c.on('close', (code, signal) => {
-              this.children.delete(c);
-              send(encodeAgentExecFrame(AgentExecFrameKind.Eof, 1));
-              send(encodeAgentExecFrame(AgentExecFrameKind.Eof, 2));
-              exit(code ?? (signal ? 128 + constants.signals[signal] : c.exitCode === null ? 127 : -1));
-            });
+            // Armed: nothing runs before the go.
+            if (start.armed) armed = start;
+            else run(start);
           } else if (f.kind === AgentExecFrameKind.Data) {
             if (fake) send(encodeAgentExecFrame(AgentExecFrameKind.Data, 1, Buffer.from(f.payload.toString().toUpperCase())));
             else child?.stdin?.write(f.payload);
@@ -81,6 +95,11 @@ class FakeAgent {
             } else child?.stdin?.end();
           } else if (f.kind === AgentExecFrameKind.Control) {
             const c = JSON.parse(f.payload.toString()) as AgentExecControl;
+            if (c.type === 'go') {
+              if (armed) run(armed);
+              armed = undefined;
+              continue;
+            }
             this.controls.push(c);
             if (c.type === 'signal') child?.kill(c.signal as NodeJS.Signals & number);
             if (c.type === 'resize' && fake) send(encodeAgentExecFrame(AgentExecFrameKind.Data, 1, Buffer.from(`resized ${c.width}x${c.height}\r\n`)));
@@ -96,6 +115,7 @@ class FakeAgent {
 
   async close(): Promise<void> {
     for (const c of this.children) c.kill('SIGKILL');
+    for (const s of this.sockets) s.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -211,7 +231,7 @@ describe('exec over LXD websockets (fake agent)', () => {
     tty.sendBinary('typed\r');
     await tty.waitFor((x) => x.text().includes('TYPED'));
     assert.deepEqual(agent.starts.at(-1) && { ...agent.starts.at(-1), env: undefined }, {
-      command: ['sh'], env: undefined, cwd: '/root', uid: 0, gid: 0, interactive: true, width: 80, height: 24,
+      command: ['sh'], env: undefined, cwd: '/root', uid: 0, gid: 0, interactive: true, width: 80, height: 24, armed: true,
     });
     run.fds['control']?.sendJson({ command: 'window-resize', args: { height: '40', width: '100' }, signal: 0 });
     await tty.waitFor((x) => x.text().includes('resized 100x40'));
@@ -270,7 +290,7 @@ describe('exec over LXD websockets (fake agent)', () => {
         req.on('error', reject);
         req.end();
       });
-    const run = await startExec(h, execPost(['sleep', '100']), ['control']);
+    const run = await startExec(h, execPost(['sleep', '100', 'refusals']), ['control']);
     const bad = await status(`/1.0/operations/${run.op.id}/websocket?secret=nope`);
     assert.equal(bad.status, 403);
     assert.deepEqual(JSON.parse(bad.body), { type: 'error', status: '', status_code: 0, operation: '', error_code: 403, error: 'not authorized', metadata: null });
@@ -282,6 +302,9 @@ describe('exec over LXD websockets (fake agent)', () => {
     const final = await run.done;
     assert.equal(final.status, 'Failure');
     assert.equal(final.err, 'Timed out waiting for websockets to connect');
+    // It was armed at the agent but never ran.
+    assert.ok(agent.starts.some((s) => s.command.includes('refusals') && s.armed));
+    assert.ok(!agent.ran.some((c) => c.includes('refusals')));
     assert.equal(JSON.parse((await status(`/1.0/operations/${run.op.id}/websocket?secret=${secret}`)).body).error, 'Only running operations can be connected');
   });
 

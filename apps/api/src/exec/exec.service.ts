@@ -80,20 +80,27 @@ export class ExecService {
       metadata: { command: start.command, environment: start.env, fds: sockets.fds(), interactive: start.interactive },
       run: async (running) => {
         running.signal.addEventListener('abort', () => sockets.close());
+        // Armed while the client connects its websockets: the agent checks the container and gets the process
+        // ready now; the command itself runs only on `go`, once the websockets are there (as LXD starts it).
+        const armed = this.agent.execStream(target.lxcName, { ...start, armed: true });
+        armed.catch(() => undefined);
         let code: number;
         try {
           await sockets.waitForRequired();
           let conn: AgentExecConnection;
           try {
-            conn = await this.agent.execStream(target.lxcName, start);
+            conn = await armed;
           } catch (err) {
             running.updateMetadata({ return: -1 });
             throw err;
           }
+          conn.control({ type: 'go' });
           this.started(target, start);
           code = await sockets.run(conn);
         } catch (err) {
           sockets.close();
+          // Not gone: the armed process is dropped without running anything.
+          armed.then((c) => c.close(), () => undefined);
           throw err;
         } finally {
           unregister();

@@ -10,12 +10,15 @@
 //                 data     stream 0: bytes for the command's stdin (the pty in interactive mode)
 //                 eof      stream 0: close the command's stdin
 //                 control  (JSON AgentExecControl): a signal for the command, or a new window size
-//   agent → API   started  (JSON AgentExecStarted) once the command runs
+//   agent → API   started  (JSON AgentExecStarted) once the command runs (armed: once it is ready to run)
 //                 data     stream 1 stdout (the pty output in interactive mode), stream 2 stderr
 //                 eof      stream 1 / 2: that output ended
 //                 exit     (JSON AgentExecExit), after both eofs; the agent then closes the socket
 //                 error    (JSON AgentErrorBody): the command could not be started; the agent then closes
 //
+// Armed start (`armed: true`): the agent checks and prepares everything (and may already spawn lxdts-attach, which
+// waits) and answers `started`, but the command runs only when the control frame {"type":"go"} arrives; the API
+// arms while the client connects its websockets. Input sent before `go` is held until then.
 // When the API side closes the socket before `exit`, the agent kills the command.
 
 /** First frame: what to run. The API has already applied LXD's environment and working-directory defaults. */
@@ -32,9 +35,13 @@ export interface AgentExecStart {
   /** Initial terminal size (interactive; 0 = leave the default). */
   width: number;
   height: number;
+  /** true: prepare now, run on the `go` control frame (see above). */
+  armed?: boolean;
 }
 
 export type AgentExecControl =
+  /** Runs an armed command. */
+  | { type: 'go' }
   /** Delivered to the command's process inside the container (LXD forwards to the attached PID). */
   | { type: 'signal'; signal: number }
   /** New pseudo-terminal size (interactive only; ignored otherwise). */

@@ -7,6 +7,7 @@ import { runMigrations } from '../migrator.js';
 import { globalMigrations, localMigrations } from '../migrations/index.js';
 import type { Database } from '../schema/index.js';
 import type { RawResult, Store, StoreScope, Tx } from '../store.js';
+import { withStatementCache } from './statement-cache.js';
 
 export class SqliteStore implements Store {
   private constructor(
@@ -22,7 +23,7 @@ export class SqliteStore implements Store {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     await runMigrations(db, 'schema_local', localMigrations);
     await runMigrations(db, 'schema_global', globalMigrations);
     return new SqliteStore(sqlite, db);
