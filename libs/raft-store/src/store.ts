@@ -22,6 +22,11 @@ export interface Store {
   readonly local?: Db;
   /** Runs `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * A number that changes with every write to `db`, when this process is its only writer (standalone SQLite); null
+   * when others write too (dqlite: any member). Read caches (ReadCache) hold only while it stays the same.
+   */
+  writeGeneration(): number | null;
   /** Runs one raw SQL statement against the local or global database. */
   raw(scope: StoreScope, sqlText: string): Promise<RawResult>;
   close(): Promise<void>;

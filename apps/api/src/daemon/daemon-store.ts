@@ -6,6 +6,7 @@ import type { Db, RawResult, SqliteStore, Store, StoreScope, Tx } from '@lxdts/r
 
 export class DaemonStore implements Store {
   private global: Store;
+  private switches = 0;
 
   constructor(readonly localStore: SqliteStore) {
     this.global = localStore;
@@ -32,7 +33,14 @@ export class DaemonStore implements Store {
 
   /** From now on the global schema is in `store` (the previous global backend is not closed: the caller owns it). */
   useGlobal(store: Store): void {
+    this.switches++;
     this.global = store;
+  }
+
+  writeGeneration(): number | null {
+    const g = this.global.writeGeneration();
+    // Distinct numbers for each backend switch: what was read from another database never matches again.
+    return g === null ? null : this.switches * 2 ** 40 + g;
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 // The only SQL of instances: rows, config, devices, profile links and the instance's storage volume row.
 import { Inject, Injectable } from '@nestjs/common';
-import type { Db, Store, Tx } from '@lxdts/raft-store';
+import { type Db, ReadCache, type Store, type Tx } from '@lxdts/raft-store';
 import type { Devices } from '@lxdts/api-types';
 import { STORE } from '../daemon/tokens.js';
 import { configMap, devicesFromRows } from '../projects/config-rows.js';
@@ -55,7 +55,12 @@ const VOLUME_CONTAINER = 0;
 
 @Injectable()
 export class InstancesRepository {
-  constructor(@Inject(STORE) private readonly store: Store) {}
+  /** Reads repeated between writes (standalone): an `lxc` command reads its instance, profiles and pool often. */
+  private readonly cache: ReadCache;
+
+  constructor(@Inject(STORE) private readonly store: Store) {
+    this.cache = new ReadCache(store);
+  }
 
   get db(): Db {
     return this.store.db;
@@ -95,7 +100,11 @@ export class InstancesRepository {
   }
 
   /** One instance by project name and instance name (one query less than projectId + find). */
-  async findByProjectName(project: string, name: string, db: Db = this.db): Promise<InstanceRow | undefined> {
+  findByProjectName(project: string, name: string, db: Db = this.db): Promise<InstanceRow | undefined> {
+    return this.cache.get(`instance\0${project}\0${name}`, db, () => this.loadByProjectName(project, name, db));
+  }
+
+  private async loadByProjectName(project: string, name: string, db: Db): Promise<InstanceRow | undefined> {
     const rows = await db
       .selectFrom('instances')
       .innerJoin('projects', 'projects.id', 'instances.project_id')
@@ -125,7 +134,11 @@ export class InstancesRepository {
   }
 
   /** Profiles by name within a project's profile store; unknown names are simply absent. */
-  async profiles(profileProjectId: number, names: readonly string[], db: Db = this.db): Promise<Map<string, ProfileData & { id: number }>> {
+  profiles(profileProjectId: number, names: readonly string[], db: Db = this.db): Promise<Map<string, ProfileData & { id: number }>> {
+    return this.cache.get(`profiles\0${profileProjectId}\0${names.join('\0')}`, db, () => this.loadProfiles(profileProjectId, names, db));
+  }
+
+  private async loadProfiles(profileProjectId: number, names: readonly string[], db: Db): Promise<Map<string, ProfileData & { id: number }>> {
     const out = new Map<string, ProfileData & { id: number }>();
     if (names.length === 0) return out;
     const rows = await db.selectFrom('profiles').select(['id', 'name']).where('project_id', '=', profileProjectId).where('name', 'in', names).execute();
@@ -157,7 +170,11 @@ export class InstancesRepository {
     return (await db.selectFrom('storage_pools').select('id').where('name', '=', name).executeTakeFirst())?.id;
   }
 
-  async poolSource(name: string, db: Db = this.db): Promise<string | undefined> {
+  poolSource(name: string, db: Db = this.db): Promise<string | undefined> {
+    return this.cache.get(`poolSource\0${name}`, db, () => this.loadPoolSource(name, db));
+  }
+
+  private async loadPoolSource(name: string, db: Db): Promise<string | undefined> {
     const row = await db
       .selectFrom('storage_pools_config')
       .innerJoin('storage_pools', 'storage_pools.id', 'storage_pools_config.storage_pool_id')

@@ -206,10 +206,11 @@ export class InstancesService implements InstanceTargetResolver {
     const out: (Instance | InstanceFull)[] = [];
     if (recursion >= 2 || (this.cluster.member.clustered && rows.some((r) => r.nodeId !== localMember.nodeId))) {
       // Every state in one agent request per member (read from /proc there): status and state from the same reading.
-      const states = await this.statesOf(rows);
+      // The agent reads while the profiles are expanded here.
+      const [states, expanded] = await Promise.all([this.statesOf(rows), this.expandAll(rows, cache)]);
       for (const [i, row] of rows.entries()) {
         const state = states[lxcNameOf(row.project, row.name)];
-        const inst = await this.toApi(row, state === undefined ? STOPPED : (state ?? UNREADABLE), cache);
+        const inst = this.render(row, state === undefined ? STOPPED : (state ?? UNREADABLE), expanded[i] as Expanded);
         out[i] = recursion >= 2 ? { ...inst, state: inst.status === 'Stopped' ? stoppedState() : (state ?? null), snapshots: null, backups: null } : inst;
       }
     } else {
@@ -507,6 +508,13 @@ export class InstancesService implements InstanceTargetResolver {
   async noop(project: string, name: string, description: string): Promise<Operation> {
     const url = this.url(project, name);
     return this.operations.start({ class: 'task', description, project, resources: { instances: [url] }, run: async () => undefined });
+  }
+
+  /** Expanded config and devices of each row, in order (profiles read once per project and name through `cache`). */
+  private async expandAll(rows: readonly InstanceRow[], cache: ProfileCache): Promise<Expanded[]> {
+    const out: Expanded[] = [];
+    for (const row of rows) out.push(await this.expanded(row, cache));
+    return out;
   }
 
   async toApi(row: InstanceRow, status: { status: string; status_code: number }, cache?: ProfileCache): Promise<Instance> {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Db, Store, Tx } from '@lxdts/raft-store';
+import { type Db, ReadCache, type Store, type Tx } from '@lxdts/raft-store';
 import { STORE } from '../daemon/tokens.js';
 import { apiUrl } from './api-url.js';
 import { configMap, devicesFromRows } from './config-rows.js';
@@ -22,7 +22,12 @@ const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.n
 
 @Injectable()
 export class ProjectsRepository {
-  constructor(@Inject(STORE) private readonly store: Store) {}
+  /** Reads repeated between writes (standalone): every instance request reads its project. */
+  private readonly cache: ReadCache;
+
+  constructor(@Inject(STORE) private readonly store: Store) {
+    this.cache = new ReadCache(store);
+  }
 
   get db(): Db {
     return this.store.db;
@@ -34,7 +39,11 @@ export class ProjectsRepository {
   }
 
   /** One query (a left join): clustered, every query is a round trip to the database leader. */
-  async find(name: string, db: Db = this.db): Promise<ProjectRow | undefined> {
+  find(name: string, db: Db = this.db): Promise<ProjectRow | undefined> {
+    return this.cache.get(`project\0${name}`, db, () => this.load(name, db));
+  }
+
+  private async load(name: string, db: Db): Promise<ProjectRow | undefined> {
     const rows = await db
       .selectFrom('projects')
       .leftJoin('projects_config', 'projects_config.project_id', 'projects.id')

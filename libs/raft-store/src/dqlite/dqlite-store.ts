@@ -44,6 +44,11 @@ export class DqliteStore implements Store {
     return withRetry(() => this.db.transaction().execute(fn), transactionRetryable, defaultRetryPolicy);
   }
 
+  /** Every member writes: nothing read may be kept. */
+  writeGeneration(): null {
+    return null;
+  }
+
   async raw(scope: StoreScope, sqlText: string): Promise<RawResult> {
     if (scope !== 'global') {
       throw new Error('the dqlite store holds only the global database; local queries go to the member\'s SQLite store');

@@ -7,12 +7,13 @@ import { runMigrations } from '../migrator.js';
 import { globalMigrations, localMigrations } from '../migrations/index.js';
 import type { Database } from '../schema/index.js';
 import type { RawResult, Store, StoreScope, Tx } from '../store.js';
-import { withStatementCache } from './statement-cache.js';
+import { type CachedStatements, withStatementCache } from './statement-cache.js';
 
 export class SqliteStore implements Store {
   private constructor(
     private readonly sqlite: BetterSqlite3.Database,
     readonly db: Kysely<Database>,
+    private readonly statements: CachedStatements,
   ) {}
 
   /** Opens (creating if needed) the database file and brings both schemas up to date. */
@@ -23,10 +24,15 @@ export class SqliteStore implements Store {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const statements = withStatementCache(sqlite);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
     await runMigrations(db, 'schema_local', localMigrations);
     await runMigrations(db, 'schema_global', globalMigrations);
-    return new SqliteStore(sqlite, db);
+    return new SqliteStore(sqlite, db, statements);
+  }
+
+  writeGeneration(): number {
+    return this.statements.writes();
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -34,7 +40,8 @@ export class SqliteStore implements Store {
   }
 
   async raw(_scope: StoreScope, sqlText: string): Promise<RawResult> {
-    // Both scopes share the file in standalone mode.
+    // Both scopes share the file in standalone mode. Any raw statement may write (even a reader: RETURNING).
+    this.statements.wrote();
     const stmt = this.sqlite.prepare(sqlText);
     if (stmt.reader) {
       stmt.raw(true);
