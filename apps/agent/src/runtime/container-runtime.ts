@@ -31,6 +31,8 @@ export interface ContainerRuntime {
   unfreeze(lxcName: string): Promise<void>;
   /** LXD's InstanceState; a container the runtime never saw is Stopped. */
   state(lxcName: string): Promise<AgentInstanceState>;
+  /** The state of every container that is not stopped (null: could not be read), by lxcName. */
+  activeStates(): Promise<Record<string, AgentInstanceState | null>>;
   /** Starts a command in a running container (not a pty; stdin, stdout and stderr are pipes). */
   exec(lxcName: string, request: ExecOptions): Promise<ContainerCommand>;
   /** Moves the runtime's files of a stopped container (config, logs, seccomp policy) to a new name. */

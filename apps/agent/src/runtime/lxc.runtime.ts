@@ -19,20 +19,18 @@ import type { ContainerCommand, ContainerRuntime, ExecOptions } from './containe
 import { type DeviceHost, type PathKind, resolveDevices } from './devices.js';
 import { type HostFacts, buildLxcConfig, limitSettings } from './lxc-config.builder.js';
 import { isActive, lxdStatus } from './lxc-status.js';
-import { readNetwork, readUsage, readUsageFrom } from './instance-state.reader.js';
+import { readNetwork } from './instance-state.reader.js';
 import {
-  checkInit,
   configuredContainers,
   findInit,
-  freezerState,
-  isMonitor,
   processStartTime,
-  readInitRecord,
   readPidFile,
   removeFile,
   writeInitRecord,
 } from './container-process.js';
-import { HostLinks, readNetworkFromProc } from './proc-net.js';
+import { type FastActive, type LxcInfo, fastActive, fastInfo, fastState, initFile, monitorFile, withUsage } from './fast-state.js';
+import { HostLinks } from './proc-net.js';
+import { StateWorker } from './state-worker.js';
 
 /** liblxc names become directory and socket names: keep them to LXD's instance-name alphabet plus `_`. */
 const LXC_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -46,12 +44,6 @@ export interface LxcRuntimeOptions {
   lxcLogLevel?: string;
 }
 
-interface LxcInfo {
-  state: string;
-  pid: number;
-  /** The container's payload cgroup directories, when the state was read from /proc. */
-  cgroups?: ReadonlyMap<string, string>;
-}
 
 export class LxcRuntime implements ContainerRuntime {
   private readonly paths: AgentPaths;
@@ -62,6 +54,7 @@ export class LxcRuntime implements ContainerRuntime {
   /** Serializes state changes per container (start, stop, freeze, rename, delete). */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly hostLinks = new HostLinks();
+  private readonly stateWorker = new StateWorker();
   /**
    * Containers that run without an `init.pid` (started by an agent that wrote none) are found once, with
    * `lxc-ls --active`, and recorded; after that every status is read from /proc (see `info`).
@@ -101,9 +94,9 @@ export class LxcRuntime implements ContainerRuntime {
   }
 
   /** `<lxcpath>/<name>/init.pid`: the init the agent saw at start (container-process.ts). */
-  private initFile = (lxcName: string): string => join(this.configDir(lxcName), 'init.pid');
+  private initFile = (lxcName: string): string => initFile(this.paths.lxcPath, lxcName);
   /** `<lxcpath>/<name>/monitor.pid`: written by liblxc's monitor (`lxc-start -p`), removed when it exits. */
-  private monitorFile = (lxcName: string): string => join(this.configDir(lxcName), 'monitor.pid');
+  private monitorFile = (lxcName: string): string => monitorFile(this.paths.lxcPath, lxcName);
 
   /**
    * A container's liblxc state and init pid. No process is spawned in the usual cases: never started (no config),
@@ -115,25 +108,7 @@ export class LxcRuntime implements ContainerRuntime {
     checkName(lxcName);
     if (!existsSync(join(this.configDir(lxcName), 'config'))) return { state: 'STOPPED', pid: 0 };
     await this.adopt();
-    return this.fastInfo(lxcName) ?? this.lxcInfo(lxcName);
-  }
-
-  /** The state from /proc and the cgroup files; null when only liblxc can tell. */
-  private fastInfo(lxcName: string): LxcInfo | null {
-    const record = readInitRecord(this.initFile(lxcName));
-    if (record) {
-      const init = checkInit(record, lxcName);
-      if (init.alive && init.cgroups) {
-        const freezer = freezerState(init.cgroups);
-        return { state: freezer === 'THAWED' ? 'RUNNING' : freezer, pid: record.pid, cgroups: init.cgroups };
-      }
-    }
-    const monitor = readPidFile(this.monitorFile(lxcName));
-    if (monitor !== null && isMonitor(monitor, this.paths.lxcPath, lxcName)) return null;
-    // No monitor: the container is down. (A monitor killed outright leaves its pid file behind.)
-    if (record) removeFile(this.initFile(lxcName));
-    if (monitor !== null && !existsSync(`/proc/${monitor}`)) removeFile(this.monitorFile(lxcName));
-    return { state: 'STOPPED', pid: 0 };
+    return fastInfo(this.paths.lxcPath, lxcName) ?? this.lxcInfo(lxcName);
   }
 
   /** Asks liblxc (one `lxc-info`) and records what it says for the next, spawn-free, reads. */
@@ -182,7 +157,7 @@ export class LxcRuntime implements ContainerRuntime {
     const names = configuredContainers(this.paths.lxcPath).filter((n) => LXC_NAME.test(n)).sort();
     return Promise.all(
       names.map(async (lxcName) => {
-        const info = this.fastInfo(lxcName) ?? (await this.lxcInfo(lxcName));
+        const info = fastInfo(this.paths.lxcPath, lxcName) ?? (await this.lxcInfo(lxcName));
         return { lxcName, ...lxdStatus(info.state), pid: 0 };
       }),
     );
@@ -300,23 +275,39 @@ export class LxcRuntime implements ContainerRuntime {
   }
 
   async state(lxcName: string): Promise<AgentInstanceState> {
-    const info = await this.info(lxcName);
-    const status = lxdStatus(info.state);
-    if (!isActive(info.state) || info.pid === 0) {
-      return {
-        ...status,
-        disk: {},
-        memory: { usage: 0, usage_peak: 0, swap_usage: 0, swap_usage_peak: 0 },
-        network: null,
-        pid: 0,
-        processes: 0,
-        cpu: { usage: 0 },
-      };
+    return this.stateOf(await this.info(lxcName));
+  }
+
+  async activeStates(): Promise<Record<string, AgentInstanceState | null>> {
+    await this.adopt();
+    const names = configuredContainers(this.paths.lxcPath).filter((n) => LXC_NAME.test(n));
+    // Half of a long list to the state worker (another core), half read here meanwhile.
+    const here = names.length >= 4 && this.stateWorker.usable ? Math.ceil(names.length / 2) : names.length;
+    const away = names.slice(here);
+    const fromWorker = away.length ? this.stateWorker.read(this.paths.lxcPath, away) : Promise.resolve({});
+    const fast: Record<string, FastActive> = {};
+    for (const n of names.slice(0, here)) fast[n] = fastActive(this.paths.lxcPath, n, this.hostLinks);
+    Object.assign(fast, await fromWorker.catch(() => Object.fromEntries(away.map((n) => [n, { kind: 'slow' } as const]))));
+    const out: Record<string, AgentInstanceState | null> = {};
+    for (const n of names) {
+      const f = fast[n];
+      if (f?.kind === 'state') out[n] = f.state;
+      else if (f?.kind !== 'stopped') {
+        // lxc-info or `ip` needed (starting, stopping, an interface only `ip` can tell), or a read failed.
+        try {
+          const info = fastInfo(this.paths.lxcPath, n) ?? (await this.lxcInfo(n));
+          if (info.state !== 'STOPPED') out[n] = await this.stateOf(info);
+        } catch {
+          out[n] = null;
+        }
+      }
     }
-    const usage = info.cgroups ? readUsageFrom(info.cgroups) : readUsage(info.pid);
+    return out;
+  }
+
+  private async stateOf(info: LxcInfo): Promise<AgentInstanceState> {
     // From /proc and the container's sysfs; `ip` (two spawns) only when those can't tell for certain.
-    const network = readNetworkFromProc(info.pid, this.hostLinks) ?? (await readNetwork(this.runner, info.pid));
-    return { ...status, disk: {}, memory: usage.memory, network, pid: info.pid, processes: usage.processes, cpu: usage.cpu };
+    return fastState(info, this.hostLinks) ?? withUsage(info, await readNetwork(this.runner, info.pid));
   }
 
   async exec(lxcName: string, request: ExecOptions): Promise<ContainerCommand> {

@@ -66,6 +66,9 @@ describe('agent HTTP server', () => {
     applyLimits: async () => undefined,
     checkDevices: () => undefined,
     summary: async (n) => ({ lxcName: n, status: 'Running', status_code: 103, pid: 42 }),
+    activeStates: async () => {
+      throw new Error('unused');
+    },
     state: async () => {
       throw new Error('unused');
     },

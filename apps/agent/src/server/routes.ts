@@ -82,8 +82,10 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
       method: 'POST',
       path: '/instance-states',
       handler: async ({ body: b }) => {
+        const o = body(b);
+        if (o['active'] === true) return { states: await runtime.activeStates() } satisfies AgentInstanceStatesResult;
         const states: AgentInstanceStatesResult['states'] = {};
-        for (const n of stringArray(body(b), 'lxcNames')) states[n] = await runtime.state(n).catch(() => null);
+        for (const n of stringArray(o, 'lxcNames')) states[n] = await runtime.state(n).catch(() => null);
         return { states } satisfies AgentInstanceStatesResult;
       },
     },

@@ -161,6 +161,11 @@ export class AgentClient {
   }
 
   /** The state of each container named, in one request (Stopped for those the agent doesn't know, null if unreadable). */
+  /** The state of every container of this host that is not stopped (absent: Stopped). */
+  async activeStates(options?: AgentCallOptions): Promise<Record<string, AgentInstanceState | null>> {
+    return (await this.call<AgentInstanceStatesResult>('POST', '/instance-states', { active: true } satisfies AgentInstanceStatesRequest, options)).states;
+  }
+
   async states(lxcNames: string[], options?: AgentCallOptions): Promise<Record<string, AgentInstanceState | null>> {
     return (await this.call<AgentInstanceStatesResult>('POST', '/instance-states', { lxcNames } satisfies AgentInstanceStatesRequest, options)).states;
   }

@@ -200,6 +200,10 @@ export class InstancesService implements InstanceTargetResolver {
       projectId = (await this.repo.projectId(project)) ?? null;
       if (projectId === null) throw notFound('Project not found');
     }
+    // Standalone, every instance is this host's: the agent reads the states of the running ones while the rows are
+    // read here (one request; the instances it does not list are Stopped).
+    const early = recursion >= 2 && !this.cluster.member.clustered ? this.agent.activeStates() : null;
+    early?.catch(() => undefined);
     const rows = await this.repo.list(projectId);
     if (recursion === 0 && !expr) return rows.map((r) => this.url(r.project, r.name));
     const cache: ProfileCache = new Map();
@@ -207,7 +211,7 @@ export class InstancesService implements InstanceTargetResolver {
     if (recursion >= 2 || (this.cluster.member.clustered && rows.some((r) => r.nodeId !== localMember.nodeId))) {
       // Every state in one agent request per member (read from /proc there): status and state from the same reading.
       // The agent reads while the profiles are expanded here.
-      const [states, expanded] = await Promise.all([this.statesOf(rows), this.expandAll(rows, cache)]);
+      const [states, expanded] = await Promise.all([early ?? this.statesOf(rows), this.expandAll(rows, cache)]);
       for (const [i, row] of rows.entries()) {
         const state = states[lxcNameOf(row.project, row.name)];
         const inst = this.render(row, state === undefined ? STOPPED : (state ?? UNREADABLE), expanded[i] as Expanded);

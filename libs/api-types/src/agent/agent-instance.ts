@@ -59,10 +59,12 @@ export interface AgentInstanceSummary {
 /** GET /instances/:lxcName/state → LXD's InstanceState wire type. */
 export type AgentInstanceState = InstanceState;
 
-/** POST /instance-states: the state of each container named, in one answer (`lxc list` of many instances). */
-export interface AgentInstanceStatesRequest {
-  lxcNames: string[];
-}
+/**
+ * POST /instance-states: the state of each container named, in one answer (`lxc list` of many instances); or, with
+ * `active: true` instead of names, of every container that is not stopped (the API asks this before it has read
+ * which instances it lists: absent ones are Stopped).
+ */
+export type AgentInstanceStatesRequest = { lxcNames: string[] } | { active: true };
 
 export interface AgentInstanceStatesResult {
   /** By lxcName; a container the agent doesn't know is Stopped, as with GET …/state; null when it can't be read. */
