@@ -8,6 +8,7 @@ import type { RouteProvider } from './http/route.js';
 import { ExecRoutes } from './exec/exec.routes.js';
 import { FilesRoutes } from './files/files.routes.js';
 import { ImagesRoutes } from './images/images.routes.js';
+import { InstanceSnapshotsRoutes } from './instances/instance-snapshots.routes.js';
 import { InstanceLogsRoutes } from './instances/instance-logs.routes.js';
 import { InstancesRoutes } from './instances/instances.routes.js';
 import { NetworksRoutes } from './networks/networks.routes.js';
@@ -31,6 +32,7 @@ export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
   ResourcesRoutes,
   ImagesRoutes,
   InstancesRoutes,
+  InstanceSnapshotsRoutes,
   InstanceLogsRoutes,
   FilesRoutes,
   ExecRoutes,

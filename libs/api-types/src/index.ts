@@ -10,6 +10,7 @@ export * from './resources.js';
 export * from './profile.js';
 export * from './project.js';
 export * from './instance.js';
+export * from './instance-snapshot.js';
 export * from './agent/index.js';
 export * from './image.js';
 export * from './image-metadata-yaml.js';

@@ -1,5 +1,6 @@
 // /1.0/instances (rest-api.yaml definitions Instance*, extensions instances, container_full, instance_get_full).
 
+import type { InstanceSnapshot } from './instance-snapshot.js';
 export type InstanceType = 'container' | 'virtual-machine';
 export type Devices = Record<string, Record<string, string>>;
 
@@ -118,7 +119,7 @@ export interface InstanceState {
 
 export interface InstanceFull extends Instance {
   state: InstanceState | null;
-  snapshots: unknown[] | null;
+  snapshots: InstanceSnapshot[] | null;
   backups: unknown[] | null;
 }
 

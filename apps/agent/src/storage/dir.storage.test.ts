@@ -176,6 +176,33 @@ describe('dir storage', () => {
     await storage.deleteVolume({ volume: vol });
     await waitFor('an empty trash', () => readdirSync(trash).length === 0);
   });
+  test('snapshots: a copy under containers-snapshots/<name>/, restored in place, renamed and deleted with the volume', async () => {
+    const volume = { poolSource: pool, type: 'containers' as const, name: 'snapme' };
+    await storage.createVolume({ volume });
+    const file = join(pool, 'containers', 'snapme', 'rootfs', 'data');
+    writeFileSync(file, 'one\n');
+    await storage.createSnapshot({ volume, snapshot: 's0' });
+    assert.equal(readFileSync(join(pool, 'containers-snapshots', 'snapme', 's0', 'rootfs', 'data'), 'utf8'), 'one\n');
+    await assert.rejects(storage.createSnapshot({ volume, snapshot: 's0' }), /already exists/);
+    await assert.rejects(storage.createSnapshot({ volume, snapshot: '../escape' }), /Invalid snapshot name/);
+    writeFileSync(file, 'two\n');
+    writeFileSync(`${file}-new`, 'made later\n');
+    await storage.restoreSnapshot({ volume, snapshot: 's0' });
+    assert.equal(readFileSync(file, 'utf8'), 'one\n');
+    assert.equal(existsSync(`${file}-new`), false);
+    await storage.renameSnapshot({ volume, snapshot: 's0', newName: 's1' });
+    assert.deepEqual(readdirSync(join(pool, 'containers-snapshots', 'snapme')), ['s1']);
+    await storage.renameVolume({ volume, newName: 'snapped' });
+    const renamed = { ...volume, name: 'snapped' };
+    assert.deepEqual(readdirSync(join(pool, 'containers-snapshots', 'snapped')), ['s1']);
+    assert.equal(existsSync(join(pool, 'containers-snapshots', 'snapme')), false);
+    await storage.createSnapshot({ volume: renamed, snapshot: 's2' });
+    await storage.deleteSnapshot({ volume: renamed, snapshot: 's2' });
+    assert.deepEqual(readdirSync(join(pool, 'containers-snapshots', 'snapped')), ['s1']);
+    await storage.deleteVolume({ volume: renamed });
+    assert.equal(existsSync(join(pool, 'containers-snapshots', 'snapped')), false);
+    assert.equal(existsSync(join(pool, 'containers', 'snapped')), false);
+  });
 });
 
 test('detectFormat reads magic numbers', () => {

@@ -9,8 +9,8 @@
 // the trash. Both hidden directories live under images/ (private, 0700): they are no volumes, and the pool's
 // layout (the directories a dir pool's source may hold) stays as LXD's.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import {
   type AgentImageDeleteRequest,
   type AgentImageUnpackRequest,
@@ -24,6 +24,8 @@ import {
   type AgentVolumeRef,
   type AgentVolumeRenameRequest,
   stringifyImageMetadataYaml,
+  type AgentSnapshotRenameRequest,
+  type AgentSnapshotRequest,
 } from '@lxdts/api-types';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AgentLogger } from '../log.js';
@@ -242,10 +244,18 @@ export class DirStorage implements StorageDriver {
     if (!existsSync(source) || !lstatSync(source).isDirectory()) throw notFound(`Volume "${req.source.name}" not found`);
     if (existsSync(path)) throw conflict(`Volume "${req.volume.name}" already exists`);
     mkdirSync(join(req.volume.poolSource, req.volume.type), { recursive: true, mode: 0o711 });
-    const tmp = tmpSibling(path);
     const started = performance.now();
+    await this.copyTree(source, path);
+    this.log.info(`Copied volume ${req.source.name} to ${req.volume.name} in ${(performance.now() - started).toFixed(0)} ms`);
+    return { path, rootfsPath: join(path, 'rootfs') };
+  }
+
+  /** `source` copied to the new directory `path` (beside it first, then renamed in place: never half there). */
+  private async copyTree(source: string, path: string): Promise<void> {
+    const tmp = tmpSibling(path);
     try {
       mkdirSync(tmp, { mode: 0o711 });
+      // cp -a keeps owners, modes, links, devices and xattrs; --reflink=auto shares blocks where the fs can.
       await this.runner.run('cp', ['-a', '--reflink=auto', `${source}/.`, tmp], { timeoutMs: 0 });
       chmodSync(tmp, 0o711);
       renameSync(tmp, path);
@@ -253,8 +263,76 @@ export class DirStorage implements StorageDriver {
       rmSync(tmp, { recursive: true, force: true });
       throw err;
     }
-    this.log.info(`Copied volume ${req.source.name} to ${req.volume.name} in ${(performance.now() - started).toFixed(0)} ms`);
-    return { path, rootfsPath: join(path, 'rootfs') };
+  }
+
+  /** `<poolSource>/<type>-snapshots/<name>`: where a volume's snapshots live (LXD's layout). */
+  private snapshotsDir(v: AgentVolumeRef): string {
+    this.volumePath(v); // Checks the reference.
+    return join(v.poolSource, `${v.type}-snapshots`, v.name);
+  }
+
+  private snapshotPath(req: AgentSnapshotRequest): string {
+    if (!VOLUME_NAME.test(req.snapshot)) throw badRequest(`Invalid snapshot name "${req.snapshot}"`);
+    return join(this.snapshotsDir(req.volume), req.snapshot);
+  }
+
+  async createSnapshot(req: AgentSnapshotRequest): Promise<void> {
+    const source = this.volumePath(req.volume);
+    const path = this.snapshotPath(req);
+    if (!existsSync(source)) throw notFound(`Volume "${req.volume.name}" not found`);
+    if (existsSync(path)) throw conflict(`Snapshot "${req.snapshot}" already exists`);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
+    const started = performance.now();
+    await this.copyTree(source, path);
+    this.log.info(`Snapshot ${req.volume.name}/${req.snapshot} taken in ${(performance.now() - started).toFixed(0)} ms`);
+  }
+
+  async deleteSnapshot(req: AgentSnapshotRequest): Promise<void> {
+    const path = this.snapshotPath(req);
+    if (!existsSync(path)) return;
+    this.discard(req.volume.poolSource, path, `snapshot.${req.volume.name}.${req.snapshot}`);
+    // The instance's snapshot directory goes with its last snapshot.
+    try {
+      rmdirSync(dirname(path));
+    } catch {
+      // Other snapshots are left.
+    }
+  }
+
+  async renameSnapshot(req: AgentSnapshotRenameRequest): Promise<void> {
+    const from = this.snapshotPath(req);
+    const to = this.snapshotPath({ ...req, snapshot: req.newName });
+    if (!existsSync(from)) throw notFound(`Snapshot "${req.snapshot}" not found`);
+    if (existsSync(to)) throw conflict(`Snapshot "${req.newName}" already exists`);
+    renameSync(from, to);
+  }
+
+  async restoreSnapshot(req: AgentSnapshotRequest): Promise<void> {
+    const path = this.volumePath(req.volume);
+    const snapshot = this.snapshotPath(req);
+    if (!existsSync(snapshot)) throw notFound(`Snapshot "${req.snapshot}" not found`);
+    // The snapshot's copy is made beside the volume, then swapped in: a failed copy leaves the volume as it was.
+    const restored = `${tmpSibling(path)}.restore`;
+    await this.copyTree(snapshot, restored);
+    const old = tmpSibling(path);
+    if (existsSync(path)) renameSync(path, old);
+    renameSync(restored, path);
+    if (existsSync(old)) this.discard(req.volume.poolSource, old, `restored.${req.volume.name}`);
+  }
+
+  /** Moves a directory to the pool's trash (emptied in the background), or removes it here when it can't. */
+  private discard(poolSource: string, path: string, label: string): void {
+    const trash = join(poolSource, 'images', '.trash');
+    try {
+      mkdirSync(trash, { recursive: true, mode: 0o700 });
+      renameSync(path, join(trash, `${label}.${randomBytes(4).toString('hex')}`));
+    } catch (err) {
+      // Another file system under the pool (EXDEV), or no images/ to put the trash in: remove it here.
+      this.log.debug(`Removing ${path} in place: ${(err as Error).message}`);
+      rmSync(path, { recursive: true, force: true });
+      return;
+    }
+    this.emptyTrash(poolSource);
   }
 
   /** Packs a volume into a unified image tarball with a rewritten metadata.yaml (lxc publish). */
@@ -285,23 +363,15 @@ export class DirStorage implements StorageDriver {
   /** Renames the volume into the pool's trash (gone at once for everyone) and removes it in the background. */
   async deleteVolume(req: AgentVolumeDeleteRequest): Promise<void> {
     const path = this.volumePath(req.volume);
+    const snapshots = this.snapshotsDir(req.volume);
+    if (existsSync(snapshots)) this.discard(req.volume.poolSource, snapshots, `${req.volume.type}-snapshots.${req.volume.name}`);
     try {
       if (!lstatSync(path).isDirectory()) throw badRequest(`Volume path "${path}" is not a directory`);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    const trash = join(req.volume.poolSource, 'images', '.trash');
-    try {
-      mkdirSync(trash, { recursive: true, mode: 0o700 });
-      renameSync(path, join(trash, `${req.volume.type}.${req.volume.name}.${randomBytes(4).toString('hex')}`));
-    } catch (err) {
-      // Another file system under the pool (EXDEV), or no images/ to put the trash in: remove it here.
-      this.log.debug(`Removing volume ${req.volume.name} in place: ${(err as Error).message}`);
-      rmSync(path, { recursive: true, force: true });
-      return;
-    }
-    this.emptyTrash(req.volume.poolSource);
+    this.discard(req.volume.poolSource, path, `${req.volume.type}.${req.volume.name}`);
   }
 
   /** Removes what is in the pool's trash, in the background; one worker per pool. */
@@ -347,7 +417,11 @@ export class DirStorage implements StorageDriver {
     const to = this.volumePath({ ...req.volume, name: req.newName });
     if (!existsSync(from)) throw notFound(`Volume "${req.volume.name}" not found`);
     if (existsSync(to)) throw conflict(`Volume "${req.newName}" already exists`);
+    const snapshotsFrom = this.snapshotsDir(req.volume);
+    const snapshotsTo = this.snapshotsDir({ ...req.volume, name: req.newName });
+    if (existsSync(snapshotsTo)) throw conflict(`Snapshots of "${req.newName}" already exist`);
     renameSync(from, to);
+    if (existsSync(snapshotsFrom)) renameSync(snapshotsFrom, snapshotsTo);
   }
 }
 

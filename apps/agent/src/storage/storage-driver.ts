@@ -10,6 +10,8 @@ import type {
   AgentVolumeImageExportRequest,
   AgentVolumeImageExportResult,
   AgentVolumeRenameRequest,
+  AgentSnapshotRenameRequest,
+  AgentSnapshotRequest,
 } from '@lxdts/api-types';
 
 export interface StorageDriver {
@@ -23,6 +25,13 @@ export interface StorageDriver {
   copyVolume(request: AgentVolumeCopyRequest): Promise<AgentVolumeCreateResult>;
   /** Packs a volume into a unified image tarball (lxc publish). */
   exportImage(request: AgentVolumeImageExportRequest): Promise<AgentVolumeImageExportResult>;
+  /** Removes a volume and its snapshots. */
   deleteVolume(request: AgentVolumeDeleteRequest): Promise<void>;
+  /** Renames a volume and its snapshots. */
   renameVolume(request: AgentVolumeRenameRequest): Promise<void>;
+  createSnapshot(request: AgentSnapshotRequest): Promise<void>;
+  deleteSnapshot(request: AgentSnapshotRequest): Promise<void>;
+  renameSnapshot(request: AgentSnapshotRenameRequest): Promise<void>;
+  /** Replaces the volume's content with the snapshot's. */
+  restoreSnapshot(request: AgentSnapshotRequest): Promise<void>;
 }

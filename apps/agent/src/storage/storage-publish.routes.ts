@@ -1,4 +1,5 @@
-// Storage endpoints for copies and publishing: POST /storage/:driver/volume/copy and /volume/export-image.
+// Storage endpoints for copies, snapshots and publishing: POST /storage/:driver/volume/copy, /volume/export-image and
+// /snapshot/{create,delete,rename,restore}.
 import type { AgentImageCompression, AgentVolumeRef, AgentVolumeType } from '@lxdts/api-types';
 import { badRequest, notFound } from '../errors.js';
 import { type Json, asObject, int, str, stringMap } from '../server/body.js';
@@ -23,6 +24,26 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
       handler: async ({ params, body }) => {
         const o = asObject(body ?? {});
         return driver(params['driver']).copyVolume({ volume: volumeRef(o, 'volume'), source: volumeRef(o, 'source') });
+      },
+    },
+    ...(['create', 'delete', 'restore'] as const).map(
+      (action): AgentRoute => ({
+        method: 'POST',
+        path: `/storage/:driver/snapshot/${action}`,
+        handler: async ({ params, body }) => {
+          const o = asObject(body ?? {});
+          const req = { volume: volumeRef(o, 'volume'), snapshot: str(o, 'snapshot') };
+          const d = driver(params['driver']);
+          await (action === 'create' ? d.createSnapshot(req) : action === 'delete' ? d.deleteSnapshot(req) : d.restoreSnapshot(req));
+        },
+      }),
+    ),
+    {
+      method: 'POST',
+      path: '/storage/:driver/snapshot/rename',
+      handler: async ({ params, body }) => {
+        const o = asObject(body ?? {});
+        await driver(params['driver']).renameSnapshot({ volume: volumeRef(o, 'volume'), snapshot: str(o, 'snapshot'), newName: str(o, 'newName') });
       },
     },
     {

@@ -39,6 +39,8 @@ import type {
   AgentInstanceSpec,
   AgentInstanceState,
   AgentInstanceStatesRequest,
+  AgentSnapshotRenameRequest,
+  AgentSnapshotRequest,
   AgentInstanceStatesResult,
   AgentInstanceSummary,
   AgentReady,
@@ -204,6 +206,15 @@ export class AgentClient {
 
   async renameVolume(req: AgentVolumeRenameRequest, driver = 'dir'): Promise<void> {
     await this.call('POST', `/storage/${enc(driver)}/volume/rename`, req);
+  }
+
+  /** Snapshot operations on a volume (`create`/`delete`/`restore`: dir copies, no time limit). */
+  async snapshot(action: 'create' | 'delete' | 'restore', req: AgentSnapshotRequest, driver = 'dir'): Promise<void> {
+    await this.call('POST', `/storage/${enc(driver)}/snapshot/${action}`, req, { timeoutMs: 0 });
+  }
+
+  async renameSnapshot(req: AgentSnapshotRenameRequest, driver = 'dir'): Promise<void> {
+    await this.call('POST', `/storage/${enc(driver)}/snapshot/rename`, req);
   }
 
   /** A new volume as a copy of another (lxc copy); no time limit, a big rootfs takes a while. */

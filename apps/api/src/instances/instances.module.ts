@@ -5,6 +5,9 @@ import { InstanceLogsRoutes } from './instance-logs.routes.js';
 import { InstanceLogsService } from './instance-logs.service.js';
 import { InstancePowerService } from './instance-power.service.js';
 import { InstancePublishService } from './instance-publish.service.js';
+import { InstanceSnapshotsRepository } from './instance-snapshots.repository.js';
+import { InstanceSnapshotsRoutes } from './instance-snapshots.routes.js';
+import { InstanceSnapshotsService } from './instance-snapshots.service.js';
 import { INSTANCE_TARGETS } from './instance-target.js';
 import { InstancesRepository } from './instances.repository.js';
 import { InstancesRoutes } from './instances.routes.js';
@@ -14,7 +17,10 @@ import { InstancesService } from './instances.service.js';
   imports: [ProjectsModule, ImagesModule],
   providers: [
     InstancesRepository,
+    InstanceSnapshotsRepository,
     InstancesService,
+    InstanceSnapshotsService,
+    InstanceSnapshotsRoutes,
     InstancePowerService,
     InstancePublishService,
     InstancesRoutes,
@@ -22,6 +28,6 @@ import { InstancesService } from './instances.service.js';
     InstanceLogsRoutes,
     { provide: INSTANCE_TARGETS, useExisting: InstancesService },
   ],
-  exports: [InstancesService, InstancePowerService, InstancesRoutes, InstanceLogsRoutes, INSTANCE_TARGETS],
+  exports: [InstancesService, InstancePowerService, InstancesRoutes, InstanceSnapshotsRoutes, InstanceLogsRoutes, INSTANCE_TARGETS],
 })
 export class InstancesModule {}

@@ -2,10 +2,12 @@
 import { Injectable } from '@nestjs/common';
 import type { InstanceStatePut } from '@lxdts/api-types';
 import { array, boolean, integer, object, record, string, stringMap } from '../http/body-schema.js';
+import { badRequest } from '../http/api-error.js';
 import { async, sync } from '../http/response.js';
 import type { RequestContext } from '../http/request-context.js';
 import type { Route, RouteProvider } from '../http/route.js';
 import { InstancePowerService } from './instance-power.service.js';
+import { InstanceSnapshotsService } from './instance-snapshots.service.js';
 import { InstancesService, instanceEtag } from './instances.service.js';
 
 const devices = record(stringMap);
@@ -58,6 +60,7 @@ export class InstancesRoutes implements RouteProvider {
   constructor(
     private readonly instances: InstancesService,
     private readonly power: InstancePowerService,
+    private readonly snapshots: InstanceSnapshotsService,
   ) {}
 
   routes(): Route[] {
@@ -96,17 +99,6 @@ export class InstancesRoutes implements RouteProvider {
         delete: {
           access: 'project',
           handler: async (ctx) => async(await this.instances.delete(ctx.project, ctx.params['name']!, ctx.identity)),
-        },
-      },
-      {
-        // Snapshots come later; the client lists them for `lxc info` and `lxc list`.
-        path: `${base}/:name/snapshots`,
-        get: {
-          access: 'project',
-          handler: async (ctx) => {
-            await this.instances.find(ctx.project, ctx.params['name']!);
-            return sync([]);
-          },
         },
       },
       {
@@ -149,6 +141,14 @@ export class InstancesRoutes implements RouteProvider {
 
   private async update(ctx: RequestContext, patch: boolean) {
     const body = ctx.body(InstancePut);
+    // `lxc restore`: PUT with the snapshot's name (the rest of the body is ignored, as LXD does).
+    // The client sends `<instance>/<snapshot>`; a bare snapshot name is that instance's too.
+    if (body.restore !== '') {
+      const name = ctx.params['name']!;
+      const [owner, snapshot] = body.restore.includes('/') ? [body.restore.slice(0, body.restore.indexOf('/')), body.restore.slice(body.restore.indexOf('/') + 1)] : [name, body.restore];
+      if (owner !== name) throw badRequest('Snapshot does not belong to this instance');
+      return async(await this.snapshots.restore(ctx.project, name, snapshot, ctx.identity));
+    }
     const json = ctx.json();
     const presence = patch ? new Set(json && typeof json === 'object' ? Object.keys(json) : []) : null;
     await this.instances.update(ctx.project, ctx.params['name']!, { ...body, profiles: body.profiles ?? [] }, presence, ctx.ifMatch, ctx.identity);

@@ -2,7 +2,7 @@
 // Power actions live in InstancePowerService; both reach the host through the agent.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { AgentIdmap, AgentInstanceSpec, AgentInstanceState, Devices, Instance, InstanceFull, InstancePut, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
+import type { AgentIdmap, AgentInstanceSpec, AgentInstanceState, Devices, Instance, InstanceFull, InstancePut, InstanceSnapshot, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
 import type { AgentClient } from '../agent/agent.client.js';
 import { type Identity, canAccessProject } from '../auth/identity.js';
 import { AGENT_CLIENT, CLUSTER_RUNTIME } from '../daemon/tokens.js';
@@ -22,6 +22,7 @@ import type { InstanceTarget, InstanceTargetResolver } from './instance-target.j
 import { validateInstanceConfig, validateInstanceDevices } from './instance-validation.js';
 import { planCopy } from './instance-copy.js';
 import { createdIdmapKeys } from './instance-idmap.js';
+import { InstanceSnapshotsRepository, type SnapshotRow } from './instance-snapshots.repository.js';
 import { type InstanceRow, InstancesRepository, type NewInstance, type ProfileData } from './instances.repository.js';
 
 /** The part of an instance its ETag covers (LXD: architecture, config, devices, ephemeral, profiles). */
@@ -71,6 +72,7 @@ export class InstancesService implements InstanceTargetResolver {
     private readonly events: EventsService,
     @Inject(AGENT_CLIENT) readonly agent: AgentClient,
     @Inject(CLUSTER_RUNTIME) private readonly cluster: ClusterRuntime,
+    private readonly snapshots: InstanceSnapshotsRepository,
   ) {}
 
   /**
@@ -211,11 +213,24 @@ export class InstancesService implements InstanceTargetResolver {
     if (recursion >= 2 || (this.cluster.member.clustered && rows.some((r) => r.nodeId !== localMember.nodeId))) {
       // Every state in one agent request per member (read from /proc there): status and state from the same reading.
       // The agent reads while the profiles are expanded here.
-      const [states, expanded] = await Promise.all([early ?? this.statesOf(rows), this.expandAll(rows, cache)]);
+      const [states, expanded, snapshots] = await Promise.all([
+        early ?? this.statesOf(rows),
+        this.expandAll(rows, cache),
+        recursion >= 2 ? this.snapshots.listFor(rows.map((r) => r.id)) : new Map<number, SnapshotRow[]>(),
+      ]);
       for (const [i, row] of rows.entries()) {
         const state = states[lxcNameOf(row.project, row.name)];
         const inst = this.render(row, state === undefined ? STOPPED : (state ?? UNREADABLE), expanded[i] as Expanded);
-        out[i] = recursion >= 2 ? { ...inst, state: inst.status === 'Stopped' ? stoppedState() : (state ?? null), snapshots: null, backups: null } : inst;
+        const snaps = snapshots.get(row.id);
+        out[i] =
+          recursion >= 2
+            ? {
+                ...inst,
+                state: inst.status === 'Stopped' ? stoppedState() : (state ?? null),
+                snapshots: snaps ? await this.renderSnapshots(row, snaps, cache) : null,
+                backups: null,
+              }
+            : inst;
       }
     } else {
       const statuses = new Map((await this.agent.listInstances()).map((s) => [s.lxcName, s]));
@@ -493,7 +508,7 @@ export class InstancesService implements InstanceTargetResolver {
   }
 
   /** The source directory of the pool holding the instance's root volume (undefined without one). */
-  private async rootPoolSource(row: InstanceRow): Promise<string | undefined> {
+  async rootPoolSource(row: InstanceRow): Promise<string | undefined> {
     const { devices } = await this.expanded(row);
     return this.repo.poolSource(rootDisk(devices)?.pool ?? '');
   }
@@ -519,6 +534,40 @@ export class InstancesService implements InstanceTargetResolver {
     const out: Expanded[] = [];
     for (const row of rows) out.push(await this.expanded(row, cache));
     return out;
+  }
+
+  /** Snapshots as the API shows them: their own config and devices, expanded with the instance's profiles. */
+  async renderSnapshots(row: InstanceRow, snaps: readonly SnapshotRow[], cache?: ProfileCache): Promise<InstanceSnapshot[]> {
+    const out: InstanceSnapshot[] = [];
+    for (const s of snaps) {
+      const { config, devices } = await this.expanded({ project: row.project, profiles: row.profiles, config: s.config, devices: s.devices }, cache);
+      out.push({
+        architecture: row.architecture,
+        config: s.config,
+        created_at: s.createdAt,
+        devices: s.devices,
+        ephemeral: row.ephemeral,
+        expanded_config: config,
+        expanded_devices: devices,
+        expires_at: s.expiresAt ?? '0001-01-01T00:00:00Z',
+        last_used_at: '0001-01-01T00:00:00Z',
+        name: s.name,
+        profiles: row.profiles,
+        size: -1,
+        stateful: s.stateful,
+      });
+    }
+    return out;
+  }
+
+  /** The ids of an instance's profiles, in apply order. */
+  async profileIds(row: InstanceRow): Promise<number[]> {
+    const profileProject = await this.projects.profileProject(row.project);
+    const profiles = await this.repo.profiles(profileProject.id, row.profiles);
+    return row.profiles.flatMap((n) => {
+      const p = profiles.get(n);
+      return p ? [p.id] : [];
+    });
   }
 
   async toApi(row: InstanceRow, status: { status: string; status_code: number }, cache?: ProfileCache): Promise<Instance> {
@@ -552,8 +601,9 @@ export class InstancesService implements InstanceTargetResolver {
       inst.status === 'Stopped'
         ? stoppedState()
         : await this.agent.state(lxcNameOf(row.project, row.name)).catch(() => null);
-    // No snapshots or backups yet: LXD sends null for empty lists here.
-    return { ...inst, state, snapshots: null, backups: null };
+    // LXD sends null for empty lists here (no backups yet).
+    const snapshots = await this.renderSnapshots(row, await this.snapshots.list(row.id));
+    return { ...inst, state, snapshots: snapshots.length ? snapshots : null, backups: null };
   }
 
   private projectRow(project: string) {

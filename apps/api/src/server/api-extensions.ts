@@ -29,6 +29,8 @@ export const API_EXTENSIONS: readonly string[] = [
   'projects',
   'container_copy_project',
   'clustering_server_address',
+  'snapshot_expiry',
+  'snapshot_expiry_creation',
   'resources_cpu_socket',
   'resources_gpu',
   'resources_numa',

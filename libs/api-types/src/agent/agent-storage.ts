@@ -34,7 +34,22 @@ export interface AgentVolumeDeleteRequest {
   volume: AgentVolumeRef;
 }
 
-/** POST /storage/:driver/volume/rename */
+/**
+ * POST /storage/:driver/snapshot/{create,delete,restore}: a snapshot of a volume, kept as LXD lays it out in
+ * `<poolSource>/<type>-snapshots/<name>/<snapshot>/` (dir: a full copy). Restore puts the snapshot's content back
+ * in place of the volume's (the container must be stopped).
+ */
+export interface AgentSnapshotRequest {
+  volume: AgentVolumeRef;
+  snapshot: string;
+}
+
+/** POST /storage/:driver/snapshot/rename */
+export interface AgentSnapshotRenameRequest extends AgentSnapshotRequest {
+  newName: string;
+}
+
+/** POST /storage/:driver/volume/rename (its snapshots move with it) */
 export interface AgentVolumeRenameRequest {
   volume: AgentVolumeRef;
   newName: string;

@@ -1,0 +1,114 @@
+// Instance snapshots on a dir pool through the real `lxc` client: snapshot, change a file, restore (running and
+// stopped), list in `lxc info` and `lxc list`, rename, delete; stateful and bad names refused; an instance's
+// rename and delete take its snapshots along.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestDaemon, busyboxImageDir, describeRun } from './harness/index.js';
+
+const isRoot = process.getuid?.() === 0;
+const haveLxc = existsSync('/usr/bin/lxc-start');
+
+describe('instance snapshots on dir (real containers)', { skip: !isRoot || !haveLxc ? 'needs root and liblxc (lxc-start)' : false }, () => {
+  let d: TestDaemon;
+  const ok = async (args: string[], input?: string) => {
+    const r = await d.lxc(args, { timeoutMs: 180_000, ...(input === undefined ? {} : { input }) });
+    assert.equal(r.code, 0, describeRun(r));
+    return r.stdout;
+  };
+  const fails = async (args: string[], message: RegExp) => {
+    const r = await d.lxc(args, { timeoutMs: 60_000 });
+    assert.notEqual(r.code, 0, describeRun(r));
+    assert.match(r.stderr, message);
+  };
+  const snapshotsDir = (name: string) => join(d.lxdDir, 'storage-pools', 'default', 'containers-snapshots', name);
+  const sha = async (name: string, path: string) => (await ok(['exec', name, '--', 'sha256sum', path])).split(' ')[0];
+  const snapshotRows = async () => (await d.cli(['sql', 'global', 'SELECT count(*) AS n FROM instances_snapshots'])).stdout;
+
+  before(async () => {
+    d = await TestDaemon.start();
+    const init = await d.cli(['init', '--auto']);
+    assert.equal(init.code, 0, describeRun(init));
+    await ok(['image', 'import', join(await busyboxImageDir(), 'busybox.tar.xz'), '--alias', 'busybox']);
+    await ok(['launch', 'busybox', 's1']);
+  });
+  after(async () => {
+    if (d) {
+      for (const name of ['s1', 's2']) await d.lxc(['delete', '--force', name]);
+      await d.dispose();
+    }
+  });
+
+  test('snapshot, change, restore a running container: the content is back and it runs again', async () => {
+    const data = randomBytes(256 * 1024).toString('base64');
+    await ok(['exec', 's1', '--', 'sh', '-c', 'cat > /root/data'], data);
+    const before = await sha('s1', '/root/data');
+    assert.equal(before, createHash('sha256').update(data).digest('hex'));
+    await ok(['snapshot', 's1']);
+    await ok(['snapshot', 's1', 'second']);
+    await ok(['exec', 's1', '--', 'sh', '-c', 'echo changed > /root/data; touch /root/new-file']);
+    assert.notEqual(await sha('s1', '/root/data'), before);
+
+    const info = await ok(['info', 's1']);
+    assert.match(info, /Snapshots:/);
+    assert.match(info, /\| snap0 /);
+    assert.match(info, /\| second /);
+    assert.equal((await ok(['list', 's1', '-c', 'nS', '-f', 'csv'])).trim(), 's1,2');
+    assert.deepEqual(readdirSync(snapshotsDir('s1')).sort(), ['second', 'snap0']);
+
+    await ok(['restore', 's1', 'snap0']);
+    assert.equal(await sha('s1', '/root/data'), before);
+    assert.equal((await d.lxc(['exec', 's1', '--', 'test', '-e', '/root/new-file'])).code, 1, 'files made after the snapshot are gone');
+    assert.equal((await ok(['list', 's1', '-c', 'ns', '-f', 'csv'])).trim(), 's1,RUNNING');
+  });
+
+  test('restore of a stopped container keeps it stopped; snapshot config comes back', async () => {
+    await ok(['config', 'set', 's1', 'user.marker=before']);
+    await ok(['snapshot', 's1', 'with-marker']);
+    await ok(['config', 'set', 's1', 'user.marker=after']);
+    await ok(['stop', '--force', 's1']);
+    await ok(['restore', 's1', 'with-marker']);
+    assert.equal((await ok(['config', 'get', 's1', 'user.marker'])).trim(), 'before');
+    assert.equal((await ok(['list', 's1', '-c', 'ns', '-f', 'csv'])).trim(), 's1,STOPPED');
+    await ok(['start', 's1']);
+  });
+
+  test('rename and delete a snapshot; refusals change nothing', async () => {
+    await ok(['rename', 's1/second', 's1/renamed']);
+    const urls = (await d.client.query('/1.0/instances/s1/snapshots')).json as string[];
+    assert.deepEqual(urls.sort(), ['/1.0/instances/s1/snapshots/renamed', '/1.0/instances/s1/snapshots/snap0', '/1.0/instances/s1/snapshots/with-marker']);
+    await ok(['delete', 's1/renamed']);
+    assert.ok(!existsSync(join(snapshotsDir('s1'), 'renamed')));
+    assert.ok(!existsSync(join(snapshotsDir('s1'), 'second')));
+
+    const rows = await snapshotRows();
+    await fails(['snapshot', 's1', '--stateful'], /CRIU/);
+    await fails(['snapshot', 's1', 'snap0'], /already exists/);
+    await fails(['snapshot', 's1', 'bad name'], /Invalid snapshot name/);
+    await fails(['restore', 's1', 'nope'], /not found/);
+    // A restricted project that blocks snapshots (projects_restricted_backups_and_snapshots).
+    await ok(['project', 'set', 'default', 'restricted=true', 'restricted.snapshots=block']);
+    try {
+      await fails(['snapshot', 's1', 'blocked'], /doesn't allow for snapshots/);
+    } finally {
+      await ok(['project', 'unset', 'default', 'restricted.snapshots']);
+      await ok(['project', 'unset', 'default', 'restricted']);
+    }
+    await fails(['query', '/1.0/instances/s1/snapshots/nope'], /Instance snapshot not found/);
+    assert.equal(await snapshotRows(), rows);
+    assert.deepEqual(readdirSync(snapshotsDir('s1')).sort(), ['snap0', 'with-marker']);
+  });
+
+  test('renaming the instance moves its snapshots; deleting it removes them', async () => {
+    await ok(['stop', '--force', 's1']);
+    await ok(['rename', 's1', 's2']);
+    assert.ok(!existsSync(snapshotsDir('s1')));
+    assert.deepEqual(readdirSync(snapshotsDir('s2')).sort(), ['snap0', 'with-marker']);
+    assert.match(await ok(['info', 's2']), /\| with-marker /);
+    await ok(['delete', 's2']);
+    assert.ok(!existsSync(snapshotsDir('s2')));
+    assert.match(await snapshotRows(), /\b0\b/);
+  });
+});
