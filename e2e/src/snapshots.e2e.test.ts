@@ -101,6 +101,26 @@ describe('instance snapshots on dir (real containers)', { skip: !isRoot || !have
     assert.deepEqual(readdirSync(snapshotsDir('s1')).sort(), ['snap0', 'with-marker']);
   });
 
+  test('lxc copy: from a snapshot (its files), with the snapshots, and --instance-only without them', async () => {
+    const snapData = await sha('s1', '/root/data');
+    await ok(['exec', 's1', '--', 'sh', '-c', 'echo after-snapshot > /root/data']);
+    await ok(['copy', 's1/snap0', 'c-from-snap']);
+    await ok(['start', 'c-from-snap']);
+    assert.equal(await sha('c-from-snap', '/root/data'), snapData);
+    assert.equal(((await d.client.query('/1.0/instances/c-from-snap/snapshots')).json as string[]).length, 0);
+    await ok(['copy', 's1', 'c-with-snaps']);
+    assert.deepEqual(readdirSync(snapshotsDir('c-with-snaps')).sort(), ['snap0', 'with-marker']);
+    await ok(['restore', 'c-with-snaps', 'snap0']);
+    await ok(['start', 'c-with-snaps']);
+    assert.equal(await sha('c-with-snaps', '/root/data'), snapData);
+    await ok(['copy', 's1', 'c-only', '--instance-only']);
+    assert.ok(!existsSync(snapshotsDir('c-only')));
+    await fails(['copy', 's1/nope', 'c-none'], /not found/);
+    assert.equal((await d.lxc(['info', 'c-none'])).code, 1);
+    for (const name of ['c-from-snap', 'c-with-snaps', 'c-only']) await ok(['delete', '--force', name]);
+    assert.ok(!existsSync(snapshotsDir('c-with-snaps')));
+  });
+
   test('renaming the instance moves its snapshots; deleting it removes them', async () => {
     await ok(['stop', '--force', 's1']);
     await ok(['rename', 's1', 's2']);

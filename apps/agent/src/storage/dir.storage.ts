@@ -10,7 +10,7 @@
 // layout (the directories a dir pool's source may hold) stays as LXD's.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import {
   type AgentImageDeleteRequest,
   type AgentImageUnpackRequest,
@@ -239,13 +239,28 @@ export class DirStorage implements StorageDriver {
   /** A new volume as a full copy of another (metadata.yaml, templates/, rootfs/), owners, modes and xattrs kept. */
   async copyVolume(req: AgentVolumeCopyRequest): Promise<AgentVolumeCreateResult> {
     const path = this.volumePath(req.volume);
-    const source = this.volumePath(req.source);
+    const source = req.sourceSnapshot === undefined ? this.volumePath(req.source) : this.snapshotPath({ volume: req.source, snapshot: req.sourceSnapshot });
     if (req.volume.type !== req.source.type) throw badRequest('Source and target volumes differ in type');
     if (!existsSync(source) || !lstatSync(source).isDirectory()) throw notFound(`Volume "${req.source.name}" not found`);
     if (existsSync(path)) throw conflict(`Volume "${req.volume.name}" already exists`);
+    const snapshots = (req.snapshots ?? []).map((snapshot) => ({
+      from: this.snapshotPath({ volume: req.source, snapshot }),
+      to: this.snapshotPath({ volume: req.volume, snapshot }),
+    }));
+    for (const s of snapshots) if (!existsSync(s.from)) throw notFound(`Snapshot "${basename(s.from)}" of volume "${req.source.name}" not found`);
     mkdirSync(join(req.volume.poolSource, req.volume.type), { recursive: true, mode: 0o711 });
     const started = performance.now();
-    await this.copyTree(source, path);
+    // Snapshots first (oldest first, as given), the volume last; a failure takes back what was copied.
+    try {
+      for (const s of snapshots) {
+        mkdirSync(dirname(s.to), { recursive: true, mode: 0o711 });
+        await this.copyTree(s.from, s.to);
+      }
+      await this.copyTree(source, path);
+    } catch (err) {
+      rmSync(this.snapshotsDir(req.volume), { recursive: true, force: true });
+      throw err;
+    }
     this.log.info(`Copied volume ${req.source.name} to ${req.volume.name} in ${(performance.now() - started).toFixed(0)} ms`);
     return { path, rootfsPath: join(path, 'rootfs') };
   }

@@ -2,7 +2,7 @@
 // /snapshot/{create,delete,rename,restore}.
 import type { AgentImageCompression, AgentVolumeRef, AgentVolumeType } from '@lxdts/api-types';
 import { badRequest, notFound } from '../errors.js';
-import { type Json, asObject, int, str, stringMap } from '../server/body.js';
+import { type Json, asObject, int, str, stringArray, stringMap } from '../server/body.js';
 import type { AgentRoute } from '../server/http-server.js';
 import type { StorageDriver } from './storage-driver.js';
 
@@ -23,7 +23,14 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
       path: '/storage/:driver/volume/copy',
       handler: async ({ params, body }) => {
         const o = asObject(body ?? {});
-        return driver(params['driver']).copyVolume({ volume: volumeRef(o, 'volume'), source: volumeRef(o, 'source') });
+        const snapshots = o['snapshots'] === undefined ? undefined : stringArray(o, 'snapshots');
+        const sourceSnapshot = str(o, 'sourceSnapshot', true);
+        return driver(params['driver']).copyVolume({
+          volume: volumeRef(o, 'volume'),
+          source: volumeRef(o, 'source'),
+          ...(sourceSnapshot ? { sourceSnapshot } : {}),
+          ...(snapshots ? { snapshots } : {}),
+        });
       },
     },
     ...(['create', 'delete', 'restore'] as const).map(

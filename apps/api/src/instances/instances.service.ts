@@ -326,11 +326,16 @@ export class InstancesService implements InstanceTargetResolver {
     const from = post.source;
     if (!from.source) throw badRequest('Must specify a source instance');
     if (from.refresh) throw badRequest('Refreshing an existing instance is not supported yet');
-    if (from.source.includes('/')) throw badRequest('Copying from snapshots is not supported yet');
     const sourceProject = from.project || project;
     if (!canAccessProject(identity, sourceProject)) throw notFound('Instance not found');
-    const src = await this.find(sourceProject, from.source);
-    const plan = planCopy(src, { config: post.config, devices: post.devices });
+    // `c/snap0`: a copy of that snapshot (its config, devices and files); else of the instance, with its snapshots
+    // unless instance_only.
+    const slash = from.source.indexOf('/');
+    const src = await this.find(sourceProject, slash < 0 ? from.source : from.source.slice(0, slash));
+    const fromSnapshot = slash < 0 ? null : await this.snapshots.find(src.id, from.source.slice(slash + 1));
+    if (slash >= 0 && !fromSnapshot) throw notFound('Instance snapshot not found');
+    const snapshots = fromSnapshot || from.instance_only || from.container_only ? [] : await this.snapshots.list(src.id);
+    const plan = planCopy(fromSnapshot ?? src, { config: post.config, devices: post.devices });
     const profileNames = post.profiles ?? src.profiles;
     const { ordered, poolId, poolSource } = await this.checkNew(project, plan.config, plan.devices, profileNames);
     // The copied files keep the source's map (volatile.last_state.idmap came with the copy).
@@ -359,12 +364,25 @@ export class InstancesService implements InstanceTargetResolver {
         const volume = { poolSource, type: 'containers' as const, name: lxcName };
         let frozen = false;
         try {
-          if ((await this.statusOf(srcLxcName)).status === 'Running') {
+          if (!fromSnapshot && (await this.statusOf(srcLxcName)).status === 'Running') {
             await this.agent.freeze(srcLxcName);
             frozen = true;
             this.lifecycle('instance-paused', src.project, src.name, identity);
           }
-          await this.agent.copyVolume({ volume, source: { poolSource: srcPoolSource, type: 'containers', name: srcLxcName } });
+          await this.agent.copyVolume({
+            volume,
+            source: { poolSource: srcPoolSource, type: 'containers', name: srcLxcName },
+            ...(fromSnapshot ? { sourceSnapshot: fromSnapshot.name } : {}),
+            ...(snapshots.length ? { snapshots: snapshots.map((s) => s.name) } : {}),
+          });
+          if (snapshots.length) {
+            const copy = await this.find(project, post.name);
+            await this.repo.transaction(async (tx) => {
+              for (const s of snapshots) {
+                await this.snapshots.insert(tx, { instanceId: copy.id, name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, config: s.config, devices: s.devices });
+              }
+            });
+          }
         } catch (err) {
           await this.undoCreate(projectId, post.name, volume);
           throw err;

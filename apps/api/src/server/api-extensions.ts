@@ -14,6 +14,7 @@ export const API_EXTENSIONS: readonly string[] = [
   'storage',
   'file_delete',
   'file_append',
+  'container_only_migration',
   'storage_rsync_bwlimit',
   'entity_description',
   'file_symlinks',

@@ -86,6 +86,10 @@ export interface AgentImageDeleteRequest {
 export interface AgentVolumeCopyRequest {
   volume: AgentVolumeRef;
   source: AgentVolumeRef;
+  /** Copy this snapshot of `source` instead of the volume itself (`lxc copy c/snap0 c2`). */
+  sourceSnapshot?: string;
+  /** Also copy these snapshots of `source` as the new volume's snapshots (`lxc copy` without --instance-only). */
+  snapshots?: string[];
 }
 
 /** Compressions the agent can publish images with (LXD's `compression_algorithm` values it supports). */
