@@ -1,6 +1,7 @@
 // Instance snapshots on a dir pool through the real `lxc` client: snapshot, change a file, restore (running and
 // stopped), list in `lxc info` and `lxc list`, rename, delete; stateful and bad names refused; an instance's
-// rename and delete take its snapshots along.
+// rename and delete take its snapshots along; expired snapshots go and `snapshots.schedule` takes new ones (the
+// daemon checks every second here: LXDTS_SNAPSHOT_TICK_MS).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
@@ -28,15 +29,17 @@ describe('instance snapshots on dir (real containers)', { skip: !isRoot || !have
   const snapshotRows = async () => (await d.cli(['sql', 'global', 'SELECT count(*) AS n FROM instances_snapshots'])).stdout;
 
   before(async () => {
-    d = await TestDaemon.start();
+    d = await TestDaemon.start({ env: { LXDTS_SNAPSHOT_TICK_MS: '1000' } });
     const init = await d.cli(['init', '--auto']);
     assert.equal(init.code, 0, describeRun(init));
     await ok(['image', 'import', join(await busyboxImageDir(), 'busybox.tar.xz'), '--alias', 'busybox']);
     await ok(['launch', 'busybox', 's1']);
+    // Scheduled every minute (stopped instances too), expiring after an hour: checked by the last test.
+    await ok(['init', 'busybox', 'sched', '-c', 'snapshots.schedule=* * * * *', '-c', 'snapshots.schedule.stopped=true', '-c', 'snapshots.expiry=1H']);
   });
   after(async () => {
     if (d) {
-      for (const name of ['s1', 's2']) await d.lxc(['delete', '--force', name]);
+      for (const name of ['s1', 's2', 'sched']) await d.lxc(['delete', '--force', name]);
       await d.dispose();
     }
   });
@@ -130,5 +133,29 @@ describe('instance snapshots on dir (real containers)', { skip: !isRoot || !have
     await ok(['delete', 's2']);
     assert.ok(!existsSync(snapshotsDir('s2')));
     assert.match(await snapshotRows(), /\b0\b/);
+  });
+
+  test('an expired snapshot is removed; snapshots.schedule takes snap0 within a minute, with snapshots.expiry', async () => {
+    const soon = new Date(Date.now() + 2_000).toISOString();
+    await ok(['query', '--wait', '-X', 'POST', '/1.0/instances/sched/snapshots', '--data', JSON.stringify({ name: 'short-lived', expires_at: soon })]);
+    assert.ok(existsSync(join(snapshotsDir('sched'), 'short-lived')));
+    const deadline = Date.now() + 75_000;
+    let names: string[] = [];
+    while (Date.now() < deadline) {
+      names = ((await d.client.query('/1.0/instances/sched/snapshots')).json as string[]).map((u) => u.split('/').pop() as string);
+      if (names.includes('snap0') && !names.includes('short-lived')) break;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    assert.deepEqual(names, ['snap0']);
+    assert.ok(!existsSync(join(snapshotsDir('sched'), 'short-lived')));
+    const snap = (await d.client.query('/1.0/instances/sched/snapshots/snap0')).json as { expires_at: string; created_at: string };
+    const lifetime = Date.parse(snap.expires_at) - Date.parse(snap.created_at);
+    assert.ok(Math.abs(lifetime - 3_600_000) < 60_000, `expires an hour after it was taken: ${JSON.stringify(snap)}`);
+    // By hand: snapshots.expiry applies too, unless --no-expiry.
+    await ok(['snapshot', 'sched', 'manual', '--no-expiry']);
+    await ok(['snapshot', 'sched', 'defaulted']);
+    const expires = async (n: string) => ((await d.client.query(`/1.0/instances/sched/snapshots/${n}`)).json as { expires_at: string }).expires_at;
+    assert.equal(await expires('manual'), '0001-01-01T00:00:00Z');
+    assert.notEqual(await expires('defaulted'), '0001-01-01T00:00:00Z');
   });
 });

@@ -82,6 +82,18 @@ export class InstanceSnapshotsRepository {
     return id;
   }
 
+  /** Snapshots whose expiry has passed, with their instance's project and name. */
+  async expired(now: string, db: Db = this.db): Promise<{ project: string; instance: string; snapshot: string }[]> {
+    return db
+      .selectFrom('instances_snapshots')
+      .innerJoin('instances', 'instances.id', 'instances_snapshots.instance_id')
+      .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .select(['projects.name as project', 'instances.name as instance', 'instances_snapshots.name as snapshot'])
+      .where('instances_snapshots.expiry_date', 'is not', null)
+      .where('instances_snapshots.expiry_date', '<=', now)
+      .execute() as Promise<{ project: string; instance: string; snapshot: string }[]>;
+  }
+
   async rename(id: number, newName: string, db: Db = this.db): Promise<void> {
     await db.updateTable('instances_snapshots').set({ name: newName }).where('id', '=', id).execute();
   }

@@ -39,9 +39,10 @@ export function nextSnapshotName(pattern: string, existing: readonly string[]): 
   return `${before}${next}${after}`;
 }
 
-/** RFC 3339 expiry from the API (empty or Go's zero time: none). */
-function expiry(value: string | undefined): string | null {
-  if (!value || value.startsWith('0001-01-01')) return null;
+/** RFC 3339 expiry from the API: Go's zero time is none (`lxc snapshot --no-expiry`); absent is undefined. */
+function expiry(value: string | undefined): string | null | undefined {
+  if (!value) return undefined;
+  if (value.startsWith('0001-01-01')) return null;
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw badRequest(`Invalid expiry date "${value}"`);
   return new Date(t).toISOString();
@@ -75,7 +76,7 @@ export class InstanceSnapshotsService {
     return (await this.instances.renderSnapshots(row, [snap]))[0] as InstanceSnapshot;
   }
 
-  async create(project: string, name: string, post: InstanceSnapshotsPost, identity: Identity): Promise<Operation> {
+  async create(project: string, name: string, post: InstanceSnapshotsPost, identity: Identity | undefined): Promise<Operation> {
     const row = await this.instances.find(project, name);
     const projectConfig = (await this.projects.row(row.project)).config;
     if (isTrue(projectConfig['restricted']) && projectConfig['restricted.snapshots'] === 'block') {
@@ -86,7 +87,9 @@ export class InstanceSnapshotsService {
     const snapName = post.name === '' ? nextSnapshotName((await this.instances.expanded(row)).config['snapshots.pattern'] ?? DEFAULT_PATTERN, existing.map((s) => s.name)) : post.name;
     validateSnapshotName(snapName);
     if (existing.some((s) => s.name === snapName)) throw conflict(`Snapshot "${snapName}" already exists`);
-    const expiresAt = expiry(post.expires_at) ?? this.defaultExpiry((await this.instances.expanded(row)).config['snapshots.expiry']);
+    // Absent: the instance's snapshots.expiry applies; the zero time (--no-expiry): none.
+    const given = expiry(post.expires_at);
+    const expiresAt = given === undefined ? this.defaultExpiry((await this.instances.expanded(row)).config['snapshots.expiry']) : given;
     const volume = await this.volumeOf(row);
     return this.operations.start({
       class: 'task',
@@ -117,7 +120,7 @@ export class InstanceSnapshotsService {
     });
   }
 
-  async delete(project: string, name: string, snapshot: string, identity: Identity): Promise<Operation> {
+  async delete(project: string, name: string, snapshot: string, identity: Identity | undefined): Promise<Operation> {
     const { row, snap } = await this.load(project, name, snapshot);
     const volume = await this.volumeOf(row);
     return this.operations.start({
@@ -161,7 +164,7 @@ export class InstanceSnapshotsService {
   /** PUT/PATCH of a snapshot: only `expires_at` is writable. */
   async setExpiry(project: string, name: string, snapshot: string, expiresAt: string | undefined, identity: Identity): Promise<void> {
     const { row, snap } = await this.load(project, name, snapshot);
-    await this.repo.setExpiry(snap.id, expiry(expiresAt));
+    await this.repo.setExpiry(snap.id, expiry(expiresAt) ?? null);
     this.events.lifecycle('instance-snapshot-updated', this.url(row.project, row.name, snap.name), row.project, identity, null);
   }
 
@@ -206,13 +209,13 @@ export class InstanceSnapshotsService {
     return { poolSource, type: 'containers' as const, name: lxcNameOf(row.project, row.name) };
   }
 
-  /** `snapshots.expiry` (e.g. `2d`, `1w 3H`): LXD's units M (minutes), H, d, w, m (months), y. */
+  /** `snapshots.expiry` (e.g. `2d`, `1w 3H`): LXD's units S, M (minutes), H, d, w, m (months), y. */
   private defaultExpiry(spec: string | undefined): string | null {
     if (!spec) return null;
-    const units: Record<string, number> = { M: 60_000, H: 3_600_000, d: 86_400_000, w: 604_800_000, m: 2_592_000_000, y: 31_536_000_000 };
+    const units: Record<string, number> = { S: 1_000, M: 60_000, H: 3_600_000, d: 86_400_000, w: 604_800_000, m: 2_592_000_000, y: 31_536_000_000 };
     let ms = 0;
     for (const part of spec.trim().split(/\s+/)) {
-      const m = /^(\d+)([MHdwmy])$/.exec(part);
+      const m = /^(\d+)([SMHdwmy])$/.exec(part);
       if (!m) throw badRequest(`Invalid snapshots.expiry "${spec}"`);
       ms += Number(m[1]) * (units[m[2] as string] as number);
     }

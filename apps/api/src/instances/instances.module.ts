@@ -5,6 +5,7 @@ import { InstanceLogsRoutes } from './instance-logs.routes.js';
 import { InstanceLogsService } from './instance-logs.service.js';
 import { InstancePowerService } from './instance-power.service.js';
 import { InstancePublishService } from './instance-publish.service.js';
+import { InstanceSnapshotTasks } from './instance-snapshot-tasks.js';
 import { InstanceSnapshotsRepository } from './instance-snapshots.repository.js';
 import { InstanceSnapshotsRoutes } from './instance-snapshots.routes.js';
 import { InstanceSnapshotsService } from './instance-snapshots.service.js';
@@ -21,6 +22,7 @@ import { InstancesService } from './instances.service.js';
     InstancesService,
     InstanceSnapshotsService,
     InstanceSnapshotsRoutes,
+    InstanceSnapshotTasks,
     InstancePowerService,
     InstancePublishService,
     InstancesRoutes,

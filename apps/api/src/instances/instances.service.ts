@@ -104,6 +104,11 @@ export class InstancesService implements InstanceTargetResolver {
     });
   }
 
+  /** Whether this member is part of a cluster (instances elsewhere are other members' business). */
+  get clustered(): boolean {
+    return this.cluster.member.clustered;
+  }
+
   url(project: string, name: string): string {
     return apiUrl(['instances', name], project);
   }
