@@ -12,7 +12,9 @@
 #   list_stopped  lxc list $LIST_ARGS, N times, with STOPPED (default 200) stopped containers
 # Extra figures, from building the STOPPED set (not in the target table):
 #   init          lxc init bench-busybox bench-sJ -p bench-prof        (create only, STOPPED samples)
-#   delete_many   lxc delete bench-sJ                                  (STOPPED samples)
+#   snapshot      lxc snapshot bench-sI snap0                          (the first N of them, stopped)
+#   copy          lxc copy --instance-only bench-sI bench-kI           (copies deleted untimed)
+#   delete_many   lxc delete bench-sJ                                  (STOPPED samples; the first N hold a snapshot)
 #
 # Daemons (DAEMONS, default "lxdts lxd", run one after the other; ROUNDS>1 alternates the order):
 #   lxdts  a fresh daemon on a temporary LXD_DIR (node apps/api/dist/cli/main.js daemon; LXDTS_DEBUG=1 adds --debug
@@ -233,6 +235,10 @@ scenario() { # ROUND: the timed run against the current DAEMON/DIR
   note_counts "list_stopped (round $r)"
   log "$DAEMON: list ($STOPPED stopped) x$N"
   for ((i = 1; i <= N; i++)); do timed "$r" list_stopped "$i" L list "${LIST_ARGS[@]}"; done
+  log "$DAEMON: snapshot and copy x$N (stopped)"
+  for ((i = 1; i <= N; i++)); do timed "$r" snapshot "$i" L snapshot "bench-s$i" snap0; done
+  for ((i = 1; i <= N; i++)); do timed "$r" copy "$i" L copy --instance-only "bench-s$i" "bench-k$i"; done
+  for ((i = 1; i <= N; i++)); do Lq delete "bench-k$i" || true; done
   log "$DAEMON: delete x$STOPPED"
   for ((i = 1; i <= STOPPED; i++)); do timed "$r" delete_many "$i" L delete "bench-s$i"; done
   # anything a failed step left behind
@@ -295,7 +301,8 @@ def pct(v, p):
 MAIN = [("launch", "lxc launch (create+start)"), ("exec", "lxc exec c -- true"), ("stop", "lxc stop --force"),
         ("delete", "lxc delete (stopped)"), ("list_running", f"lxc list, {n} running"),
         ("list_stopped", f"lxc list, {stopped} stopped")]
-EXTRA = [("init", "lxc init (create only)"), ("delete_many", f"lxc delete, one of {stopped}")]
+EXTRA = [("init", "lxc init (create only)"), ("snapshot", "lxc snapshot (stopped)"), ("copy", "lxc copy --instance-only"),
+         ("delete_many", f"lxc delete, one of {stopped}")]
 res = {"ops": {}, "ratios": {}}
 for op, _ in MAIN + EXTRA:
     for d in daemons:
