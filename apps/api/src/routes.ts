@@ -8,6 +8,7 @@ import type { RouteProvider } from './http/route.js';
 import { ExecRoutes } from './exec/exec.routes.js';
 import { FilesRoutes } from './files/files.routes.js';
 import { ImagesRoutes } from './images/images.routes.js';
+import { InstanceBackupsRoutes } from './instances/instance-backups.routes.js';
 import { InstanceSnapshotsRoutes } from './instances/instance-snapshots.routes.js';
 import { InstanceLogsRoutes } from './instances/instance-logs.routes.js';
 import { InstancesRoutes } from './instances/instances.routes.js';
@@ -33,6 +34,7 @@ export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
   ImagesRoutes,
   InstancesRoutes,
   InstanceSnapshotsRoutes,
+  InstanceBackupsRoutes,
   InstanceLogsRoutes,
   FilesRoutes,
   ExecRoutes,

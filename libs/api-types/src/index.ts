@@ -11,6 +11,7 @@ export * from './profile.js';
 export * from './project.js';
 export * from './instance.js';
 export * from './instance-snapshot.js';
+export * from './instance-backup.js';
 export * from './agent/index.js';
 export * from './image.js';
 export * from './image-metadata-yaml.js';

@@ -9,7 +9,7 @@
 // the trash. Both hidden directories live under images/ (private, 0700): they are no volumes, and the pool's
 // layout (the directories a dir pool's source may hold) stays as LXD's.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import {
   type AgentImageDeleteRequest,
@@ -24,6 +24,8 @@ import {
   type AgentVolumeRef,
   type AgentVolumeRenameRequest,
   stringifyImageMetadataYaml,
+  type AgentBackupExportRequest,
+  type AgentBackupImportRequest,
   type AgentSnapshotRenameRequest,
   type AgentSnapshotRequest,
 } from '@lxdts/api-types';
@@ -36,6 +38,8 @@ import { ImageUnpacker } from './image-unpacker.js';
 import type { StorageDriver } from './storage-driver.js';
 
 const VOLUME_TYPES = ['containers', 'custom'];
+/** Compression program for tar per backups.compression_algorithm ('' : none). */
+const BACKUP_COMPRESSORS: Record<string, string> = { none: '', gzip: 'gzip', bzip2: 'bzip2', xz: 'xz', lzma: 'lzma', zstd: 'zstd' };
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$/;
 const FINGERPRINT = /^[A-Za-z0-9]{1,128}$/;
 
@@ -333,6 +337,93 @@ export class DirStorage implements StorageDriver {
     if (existsSync(path)) renameSync(path, old);
     renameSync(restored, path);
     if (existsSync(old)) this.discard(req.volume.poolSource, old, `restored.${req.volume.name}`);
+  }
+
+  /** LXD's backup tarball of a volume and some of its snapshots (see AgentBackupExportRequest). */
+  async exportBackup(req: AgentBackupExportRequest): Promise<void> {
+    const path = this.volumePath(req.volume);
+    if (!existsSync(path)) throw notFound(`Volume "${req.volume.name}" not found`);
+    if (!isAbsolute(req.targetFile) || req.targetFile.split('/').includes('..')) throw badRequest(`Target file path must be absolute: "${req.targetFile}"`);
+    const compressor = BACKUP_COMPRESSORS[req.compression];
+    if (compressor === undefined) throw badRequest(`Unsupported compression algorithm "${req.compression}"`);
+    const snapshots = req.snapshots.map((snapshot) => {
+      const at = this.snapshotPath({ volume: req.volume, snapshot });
+      if (!existsSync(at)) throw notFound(`Snapshot "${snapshot}" not found`);
+      return snapshot;
+    });
+    mkdirSync(dirname(req.targetFile), { recursive: true, mode: 0o700 });
+    const staging = `${tmpSibling(req.targetFile)}.d`;
+    const tmp = tmpSibling(req.targetFile);
+    mkdirSync(join(staging, 'backup'), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(join(staging, 'backup', 'index.yaml'), req.indexYaml, { mode: 0o644 });
+      writeFileSync(join(staging, 'backup.yaml'), req.indexYaml, { mode: 0o400 });
+      // Basic regular expressions: only the dot in a name needs escaping. `S`: symlink targets stay as they are.
+      const re = (s: string) => s.replace(/\./g, '\\.');
+      const snapshotsDir = `${req.volume.type}-snapshots/${req.volume.name}`;
+      const args = [
+        '-c',
+        '-f',
+        tmp,
+        '--numeric-owner',
+        '--xattrs',
+        '--xattrs-include=*',
+        '--sparse',
+        ...(compressor ? [`--use-compress-program=${compressor}`] : []),
+        // The volume's directories under their names in the tarball; backup.yaml goes into the instance's.
+        `--transform=s,^${re(snapshotsDir)}/,backup/snapshots/,S`,
+        `--transform=s,^${re(req.volume.type)}/${re(req.volume.name)},backup/container,S`,
+        '--transform=s,^backup\\.yaml$,backup/container/backup.yaml,S',
+        '-C',
+        staging,
+        'backup/index.yaml',
+        '-C',
+        req.volume.poolSource,
+        ...snapshots.map((s) => `${snapshotsDir}/${s}`),
+        `${req.volume.type}/${req.volume.name}`,
+        '-C',
+        staging,
+        'backup.yaml',
+      ];
+      await this.runner.run('tar', args, { timeoutMs: 0 });
+      renameSync(tmp, req.targetFile);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+
+  async importBackup(req: AgentBackupImportRequest): Promise<void> {
+    const path = this.volumePath(req.volume);
+    if (existsSync(path)) throw conflict(`Volume "${req.volume.name}" already exists`);
+    if (!isAbsolute(req.file) || !existsSync(req.file)) throw badRequest(`Backup file not found: "${req.file}"`);
+    const snapshots = req.snapshots.map((snapshot) => ({ snapshot, to: this.snapshotPath({ volume: req.volume, snapshot }) }));
+    mkdirSync(join(req.volume.poolSource, req.volume.type), { recursive: true, mode: 0o711 });
+    const staging = `${tmpSibling(path)}.import`;
+    mkdirSync(staging, { mode: 0o700 });
+    try {
+      // tar recognises the compression itself.
+      await this.runner.run('tar', ['-x', '-f', req.file, '-C', staging, '--numeric-owner', '--xattrs', '--xattrs-include=*', 'backup/container', ...snapshots.map((s) => `backup/snapshots/${s.snapshot}`)], {
+        timeoutMs: 0,
+      });
+      const container = join(staging, 'backup', 'container');
+      if (!existsSync(join(container, 'rootfs'))) throw badRequest('Invalid backup: no backup/container/rootfs');
+      for (const s of snapshots) {
+        mkdirSync(dirname(s.to), { recursive: true, mode: 0o711 });
+        chmodSync(join(staging, 'backup', 'snapshots', s.snapshot), 0o711);
+        renameSync(join(staging, 'backup', 'snapshots', s.snapshot), s.to);
+      }
+      chmodSync(container, 0o711);
+      renameSync(container, path);
+    } catch (err) {
+      rmSync(this.snapshotsDir(req.volume), { recursive: true, force: true });
+      if (existsSync(path)) rmSync(path, { recursive: true, force: true });
+      throw err;
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
   }
 
   /** Moves a directory to the pool's trash (emptied in the background), or removes it here when it can't. */

@@ -10,6 +10,8 @@ import type {
   AgentVolumeImageExportRequest,
   AgentVolumeImageExportResult,
   AgentVolumeRenameRequest,
+  AgentBackupExportRequest,
+  AgentBackupImportRequest,
   AgentSnapshotRenameRequest,
   AgentSnapshotRequest,
 } from '@lxdts/api-types';
@@ -32,6 +34,8 @@ export interface StorageDriver {
   createSnapshot(request: AgentSnapshotRequest): Promise<void>;
   deleteSnapshot(request: AgentSnapshotRequest): Promise<void>;
   renameSnapshot(request: AgentSnapshotRenameRequest): Promise<void>;
+  exportBackup(request: AgentBackupExportRequest): Promise<void>;
+  importBackup(request: AgentBackupImportRequest): Promise<void>;
   /** Replaces the volume's content with the snapshot's. */
   restoreSnapshot(request: AgentSnapshotRequest): Promise<void>;
 }

@@ -47,6 +47,28 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
     ),
     {
       method: 'POST',
+      path: '/storage/:driver/backup/export',
+      handler: async ({ params, body }) => {
+        const o = asObject(body ?? {});
+        await driver(params['driver']).exportBackup({
+          volume: volumeRef(o, 'volume'),
+          snapshots: stringArray(o, 'snapshots'),
+          indexYaml: str(o, 'indexYaml'),
+          targetFile: str(o, 'targetFile'),
+          compression: str(o, 'compression'),
+        });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/storage/:driver/backup/import',
+      handler: async ({ params, body }) => {
+        const o = asObject(body ?? {});
+        await driver(params['driver']).importBackup({ volume: volumeRef(o, 'volume'), snapshots: stringArray(o, 'snapshots'), file: str(o, 'file') });
+      },
+    },
+    {
+      method: 'POST',
       path: '/storage/:driver/snapshot/rename',
       handler: async ({ params, body }) => {
         const o = asObject(body ?? {});

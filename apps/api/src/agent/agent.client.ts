@@ -39,6 +39,8 @@ import type {
   AgentInstanceSpec,
   AgentInstanceState,
   AgentInstanceStatesRequest,
+  AgentBackupExportRequest,
+  AgentBackupImportRequest,
   AgentSnapshotRenameRequest,
   AgentSnapshotRequest,
   AgentInstanceStatesResult,
@@ -211,6 +213,15 @@ export class AgentClient {
   /** Snapshot operations on a volume (`create`/`delete`/`restore`: dir copies, no time limit). */
   async snapshot(action: 'create' | 'delete' | 'restore', req: AgentSnapshotRequest, driver = 'dir'): Promise<void> {
     await this.call('POST', `/storage/${enc(driver)}/snapshot/${action}`, req, { timeoutMs: 0 });
+  }
+
+  /** LXD's backup tarball of a volume (and snapshots) into a file; no time limit. */
+  async exportBackup(req: AgentBackupExportRequest, driver = 'dir'): Promise<void> {
+    await this.call('POST', `/storage/${enc(driver)}/backup/export`, req, { timeoutMs: 0 });
+  }
+
+  async importBackup(req: AgentBackupImportRequest, driver = 'dir'): Promise<void> {
+    await this.call('POST', `/storage/${enc(driver)}/backup/import`, req, { timeoutMs: 0 });
   }
 
   async renameSnapshot(req: AgentSnapshotRenameRequest, driver = 'dir'): Promise<void> {

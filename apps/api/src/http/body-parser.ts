@@ -8,7 +8,8 @@ const tooLarge = () => new ApiError(413, 'Request body is too large');
 export function installBodyParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (req, payload, done) => {
-    if ((req.routeOptions.config as { streamBody?: boolean }).streamBody) {
+    const streamBody = (req.routeOptions.config as { streamBody?: boolean | 'octet-stream' }).streamBody;
+    if (streamBody === true || (streamBody === 'octet-stream' && /^application\/octet-stream\s*(;|$)/i.test(req.headers['content-type'] ?? ''))) {
       done(null, payload);
       return;
     }

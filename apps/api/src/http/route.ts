@@ -18,8 +18,11 @@ export interface Endpoint {
   handler: Handler;
   /** Max request body size in bytes; default the router's JSON limit. */
   bodyLimit?: number;
-  /** The handler reads the body itself from `ctx.bodyStream` (uploads); nothing is buffered. */
-  streamBody?: boolean;
+  /**
+   * The handler reads the body itself from `ctx.bodyStream` (uploads); nothing is buffered. 'octet-stream': only
+   * bodies sent as application/octet-stream (`lxc import` on POST /1.0/instances); others are buffered as usual.
+   */
+  streamBody?: boolean | 'octet-stream';
 }
 
 export type Verb = 'get' | 'put' | 'post' | 'patch' | 'delete';

@@ -139,7 +139,7 @@ export function registerRoutes(app: FastifyInstance, table: Route[], opts: Route
         method,
         url: route.path,
         bodyLimit: endpoint?.bodyLimit ?? DEFAULT_BODY_LIMIT,
-        config: { streamBody: endpoint?.streamBody === true },
+        config: { streamBody: endpoint?.streamBody ?? false },
         handler: endpoint
           ? (req, reply) => handle(endpoint, req, reply)
           : async (req, reply) => {

@@ -1,11 +1,13 @@
 // The daemon's snapshot housekeeping, as LXD's once-a-minute tasks: scheduled snapshots (`snapshots.schedule`, of
 // running instances, or of stopped ones too with `snapshots.schedule.stopped=true`) and removal of expired
-// snapshots. Each member looks after the instances it holds. LXDTS_SNAPSHOT_TICK_MS shortens the check interval
+// snapshots and backups. Each member looks after the instances it holds. LXDTS_SNAPSHOT_TICK_MS shortens the check interval
 // (tests); schedules still fire at most once per minute.
 import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { localMember } from '../cluster/local-member.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { isTrue } from '../projects/config-validators.js';
+import { InstanceBackupsRepository } from './instance-backups.repository.js';
+import { InstanceBackupsService } from './instance-backups.service.js';
 import { InstanceSnapshotsRepository } from './instance-snapshots.repository.js';
 import { InstanceSnapshotsService } from './instance-snapshots.service.js';
 import { lxcNameOf } from './instance-expansion.js';
@@ -25,6 +27,8 @@ export class InstanceSnapshotTasks implements OnApplicationBootstrap, OnModuleDe
     private readonly snapshots: InstanceSnapshotsService,
     private readonly repo: InstanceSnapshotsRepository,
     private readonly operations: OperationsService,
+    private readonly backups: InstanceBackupsService,
+    private readonly backupsRepo: InstanceBackupsRepository,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -58,6 +62,9 @@ export class InstanceSnapshotTasks implements OnApplicationBootstrap, OnModuleDe
   private async check(now: Date): Promise<void> {
     for (const e of await this.repo.expired(now.toISOString())) {
       await this.await(() => this.snapshots.delete(e.project, e.instance, e.snapshot, undefined));
+    }
+    for (const e of await this.backupsRepo.expired(now.toISOString())) {
+      await this.await(() => this.backups.delete(e.project, e.instance, e.backup, undefined));
     }
     const minute = Math.floor(now.getTime() / MINUTE);
     if (minute <= this.lastMinute) return;

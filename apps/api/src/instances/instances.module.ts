@@ -5,6 +5,9 @@ import { InstanceLogsRoutes } from './instance-logs.routes.js';
 import { InstanceLogsService } from './instance-logs.service.js';
 import { InstancePowerService } from './instance-power.service.js';
 import { InstancePublishService } from './instance-publish.service.js';
+import { InstanceBackupsRepository } from './instance-backups.repository.js';
+import { InstanceBackupsRoutes } from './instance-backups.routes.js';
+import { InstanceBackupsService } from './instance-backups.service.js';
 import { InstanceSnapshotTasks } from './instance-snapshot-tasks.js';
 import { InstanceSnapshotsRepository } from './instance-snapshots.repository.js';
 import { InstanceSnapshotsRoutes } from './instance-snapshots.routes.js';
@@ -23,6 +26,9 @@ import { InstancesService } from './instances.service.js';
     InstanceSnapshotsService,
     InstanceSnapshotsRoutes,
     InstanceSnapshotTasks,
+    InstanceBackupsRepository,
+    InstanceBackupsService,
+    InstanceBackupsRoutes,
     InstancePowerService,
     InstancePublishService,
     InstancesRoutes,
@@ -30,6 +36,6 @@ import { InstancesService } from './instances.service.js';
     InstanceLogsRoutes,
     { provide: INSTANCE_TARGETS, useExisting: InstancesService },
   ],
-  exports: [InstancesService, InstancePowerService, InstancesRoutes, InstanceSnapshotsRoutes, InstanceLogsRoutes, INSTANCE_TARGETS],
+  exports: [InstancesService, InstancePowerService, InstancesRoutes, InstanceSnapshotsRoutes, InstanceBackupsRoutes, InstanceLogsRoutes, INSTANCE_TARGETS],
 })
 export class InstancesModule {}

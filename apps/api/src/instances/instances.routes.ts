@@ -7,6 +7,7 @@ import { async, sync } from '../http/response.js';
 import type { RequestContext } from '../http/request-context.js';
 import type { Route, RouteProvider } from '../http/route.js';
 import { InstancePowerService } from './instance-power.service.js';
+import { InstanceBackupsService } from './instance-backups.service.js';
 import { InstanceSnapshotsService } from './instance-snapshots.service.js';
 import { InstancesService, instanceEtag } from './instances.service.js';
 
@@ -61,6 +62,7 @@ export class InstancesRoutes implements RouteProvider {
     private readonly instances: InstancesService,
     private readonly power: InstancePowerService,
     private readonly snapshots: InstanceSnapshotsService,
+    private readonly backups: InstanceBackupsService,
   ) {}
 
   routes(): Route[] {
@@ -75,7 +77,8 @@ export class InstancesRoutes implements RouteProvider {
           access: 'project',
           handler: async (ctx) => sync(await this.instances.list(ctx.project, ctx.allProjects, ctx.recursion, ctx.query['filter'] ?? '')),
         },
-        post: { access: 'project', handler: (ctx) => this.create(ctx) },
+        // A tarball (application/octet-stream) is `lxc import` of a backup; anything else is JSON.
+        post: { access: 'project', streamBody: 'octet-stream', handler: (ctx) => this.create(ctx) },
       },
       {
         path: `${base}/:name`,
@@ -117,6 +120,7 @@ export class InstancesRoutes implements RouteProvider {
   }
 
   private async create(ctx: RequestContext) {
+    if (ctx.bodyStream) return async(await this.backups.import(ctx.project, ctx.bodyStream, ctx.headers, ctx.identity));
     const body = ctx.body(InstancesPost);
     const op = await this.instances.create(
       ctx.project,

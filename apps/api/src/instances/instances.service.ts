@@ -1,11 +1,14 @@
 // Instances: records, expansion from profiles, validation, and the storage work of creating and deleting them.
 // Power actions live in InstancePowerService; both reach the host through the agent.
 import { randomUUID } from 'node:crypto';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AgentIdmap, AgentInstanceSpec, AgentInstanceState, Devices, Instance, InstanceFull, InstancePut, InstanceSnapshot, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
 import type { AgentClient } from '../agent/agent.client.js';
 import { type Identity, canAccessProject } from '../auth/identity.js';
-import { AGENT_CLIENT, CLUSTER_RUNTIME } from '../daemon/tokens.js';
+import type { DaemonPaths } from '../daemon/paths.js';
+import { AGENT_CLIENT, CLUSTER_RUNTIME, DAEMON_PATHS } from '../daemon/tokens.js';
 import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
 import { localMember } from '../cluster/local-member.js';
 import { remoteInstanceStates } from '../cluster/member-states.js';
@@ -47,6 +50,17 @@ const STOPPED = { status: 'Stopped', status_code: 102, pid: 0 };
 const UNREADABLE = { status: 'Error', status_code: 112, pid: 0 };
 
 /** Profiles of each project's profile store, loaded once per request. */
+/** What an import recreates (instance-backups.service.ts ImportPlan). */
+export interface BackupInstance {
+  name: string;
+  architecture: string;
+  ephemeral: boolean;
+  description: string;
+  profiles: string[];
+  config: Record<string, string>;
+  devices: Devices;
+}
+
 type ProfileCache = Map<string, Promise<Map<string, ProfileData & { id: number }>>>;
 
 function stoppedState(): InstanceState {
@@ -73,6 +87,7 @@ export class InstancesService implements InstanceTargetResolver {
     @Inject(AGENT_CLIENT) readonly agent: AgentClient,
     @Inject(CLUSTER_RUNTIME) private readonly cluster: ClusterRuntime,
     private readonly snapshots: InstanceSnapshotsRepository,
+    @Inject(DAEMON_PATHS) private readonly paths: DaemonPaths,
   ) {}
 
   /**
@@ -511,6 +526,9 @@ export class InstancesService implements InstanceTargetResolver {
     const newLxcName = lxcNameOf(project, newName);
     await this.agent.renameVolume({ volume: { poolSource, type: 'containers', name: lxcName }, newName: newLxcName });
     await this.agent.rename(lxcName, newLxcName).catch(() => undefined);
+    // Its backup files go along (LXD's backups/instances/<name>).
+    const backups = join(this.paths.varDir, 'backups', 'instances');
+    if (existsSync(join(backups, lxcName))) renameSync(join(backups, lxcName), join(backups, newLxcName));
     await this.repo.transaction((tx) => this.repo.rename(tx, row, newName));
     this.lifecycle('instance-renamed', project, newName, identity, { old_name: name });
     return this.noop(project, newName, 'Renaming instance');
@@ -543,6 +561,7 @@ export class InstancesService implements InstanceTargetResolver {
     // One request: the agent removes liblxc's files, then (the container being stopped, or it refuses) the volume.
     await this.agent.delete(lxcName, source ? { volume: { poolSource: source, type: 'containers', name: lxcName } } : {});
     await this.repo.transaction((tx) => this.repo.delete(tx, row));
+    rmSync(join(this.paths.varDir, 'backups', 'instances', lxcName), { recursive: true, force: true });
     this.lifecycle('instance-deleted', row.project, row.name, identity);
   }
 
@@ -581,6 +600,53 @@ export class InstancesService implements InstanceTargetResolver {
       });
     }
     return out;
+  }
+
+  /** An instance's profiles (config and devices), in apply order. */
+  async profilesOf(row: InstanceRow): Promise<(ProfileData & { id: number })[]> {
+    const profileProject = await this.projects.profileProject(row.project);
+    const profiles = await this.repo.profiles(profileProject.id, row.profiles);
+    return row.profiles.flatMap((n) => {
+      const p = profiles.get(n);
+      return p ? [p] : [];
+    });
+  }
+
+  /** What an import (`lxc import`) is checked for before its operation starts: its name, profiles, config, devices. */
+  async checkImport(project: string, plan: BackupInstance): Promise<void> {
+    validateInstanceName(plan.name);
+    const projectId = await this.repo.projectId(project);
+    if (projectId === undefined) throw notFound('Project not found');
+    if (await this.repo.find(projectId, plan.name)) throw conflict(`Instance "${plan.name}" already exists`);
+    await this.checkNew(project, { ...plan.config }, plan.devices, plan.profiles);
+  }
+
+  /**
+   * An instance as a backup describes it: the row first (the backup's config, volatile keys included, as LXD keeps
+   * them; stopped), then `fill` puts its files and snapshots in place; a failure takes everything back.
+   */
+  async createFromBackup(project: string, plan: BackupInstance, fill: (row: InstanceRow, poolSource: string) => Promise<void>, identity: Identity): Promise<void> {
+    const projectId = await this.repo.projectId(project);
+    if (projectId === undefined) throw notFound('Project not found');
+    const { ordered, poolId, poolSource } = await this.checkNew(project, { ...plan.config }, plan.devices, plan.profiles);
+    const { 'volatile.last_state.power': _power, ...config } = plan.config;
+    await this.reserve(projectId, {
+      name: plan.name,
+      architecture: plan.architecture,
+      ephemeral: plan.ephemeral,
+      description: plan.description,
+      config,
+      devices: plan.devices,
+      profileIds: ordered.map((p) => p.id),
+      poolId,
+    });
+    try {
+      await fill(await this.find(project, plan.name), poolSource);
+    } catch (err) {
+      await this.undoCreate(projectId, plan.name, { poolSource, type: 'containers', name: lxcNameOf(project, plan.name) });
+      throw err;
+    }
+    this.lifecycle('instance-created', project, plan.name, identity);
   }
 
   /** The ids of an instance's profiles, in apply order. */

@@ -44,6 +44,30 @@ export interface AgentSnapshotRequest {
   snapshot: string;
 }
 
+/**
+ * POST /storage/:driver/backup/export: LXD's backup tarball of a volume (dir: `backup/index.yaml`, then
+ * `backup/snapshots/<name>/` for each snapshot given, then `backup/container/` with `backup.yaml` in it), compressed
+ * with `compression` ('none', 'gzip', 'bzip2', 'xz', 'lzma', 'zstd'), written to `targetFile` (made beside it first).
+ */
+export interface AgentBackupExportRequest {
+  volume: AgentVolumeRef;
+  snapshots: string[];
+  /** The tarball's `backup/index.yaml` and the volume's `backup.yaml`. */
+  indexYaml: string;
+  targetFile: string;
+  compression: string;
+}
+
+/**
+ * POST /storage/:driver/backup/import: unpacks such a tarball (any compression tar reads) into a new volume and its
+ * snapshots; nothing is left when it fails.
+ */
+export interface AgentBackupImportRequest {
+  volume: AgentVolumeRef;
+  snapshots: string[];
+  file: string;
+}
+
 /** POST /storage/:driver/snapshot/rename */
 export interface AgentSnapshotRenameRequest extends AgentSnapshotRequest {
   newName: string;

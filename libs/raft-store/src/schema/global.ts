@@ -152,6 +152,16 @@ export interface InstancesProfilesTable {
   apply_order: number;
 }
 
+export interface InstancesBackupsTable {
+  id: Generated<number>;
+  instance_id: number;
+  name: string;
+  creation_date: string;
+  expiry_date: string | null;
+  container_only: number;
+  optimized_storage: number;
+}
+
 export interface InstancesSnapshotsTable {
   id: Generated<number>;
   instance_id: number;
@@ -308,6 +318,7 @@ export interface GlobalDatabase {
   instances_devices: InstancesDevicesTable;
   instances_devices_config: InstancesDevicesConfigTable;
   instances_profiles: InstancesProfilesTable;
+  instances_backups: InstancesBackupsTable;
   instances_snapshots: InstancesSnapshotsTable;
   instances_snapshots_config: InstancesSnapshotsConfigTable;
   instances_snapshots_devices: InstancesSnapshotsDevicesTable;
