@@ -96,7 +96,7 @@ describe('instance backups on dir (real containers)', { skip: !isRoot || !haveLx
   test('refusals leave nothing behind: a bad tarball, a taken name, an optimized export, an unknown backup', async () => {
     const before = [await names(), volumes()];
     writeFileSync(join(out, 'garbage.tar.gz'), 'not a tarball');
-    await fails(['import', join(out, 'garbage.tar.gz'), 'junk'], /./);
+    await fails(['import', join(out, 'garbage.tar.gz'), 'junk'], /Invalid backup file/);
     await fails(['import', join(out, 'b1.tar.gz'), 'b2'], /already exists/);
     await fails(['export', 'b1', join(out, 'opt.tar.gz'), '--optimized-storage'], /Optimized backups are not supported/);
     await fails(['query', '/1.0/instances/b1/backups/nope'], /Instance backup not found/);

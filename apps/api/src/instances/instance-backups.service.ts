@@ -267,10 +267,14 @@ export interface ImportPlan {
 
 /** backup/index.yaml's text, read from the (compressed) tarball. */
 async function readIndexYaml(file: string): Promise<string> {
-  for await (const entry of tarEntries(decompress(file, await detectFileFormat(file)))) {
-    if (entry.name === 'backup/index.yaml') return (await entry.read(4 * 1024 * 1024)).toString('utf8');
+  try {
+    for await (const entry of tarEntries(decompress(file, await detectFileFormat(file)))) {
+      if (entry.name === 'backup/index.yaml') return (await entry.read(4 * 1024 * 1024)).toString('utf8');
+    }
+  } catch (err) {
+    throw badRequest(`Invalid backup file: ${(err as Error).message}`);
   }
-  throw badRequest('Invalid backup: no backup/index.yaml');
+  throw badRequest('Invalid backup file: no backup/index.yaml');
 }
 
 const strMap = (v: unknown): Record<string, string> =>
