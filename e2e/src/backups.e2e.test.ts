@@ -62,6 +62,9 @@ describe('instance backups on dir (real containers)', { skip: !isRoot || !haveLx
     assert.match(index, /^backend: dir$/m);
     assert.match(index, /^snapshots:\n {2}- before$/m);
     assert.deepEqual((await d.client.query('/1.0/instances/b1/backups')).json, []);
+    // Stored as LXD stores an unprivileged container: owners shifted by the id map (container root = host 1000000).
+    const owners = (await run('tar', ['-tvzf', join(out, 'b1.tar.gz'), '--numeric-owner', 'backup/container/rootfs/root'])).stdout;
+    assert.match(owners, /^d\S+ 1000000\/1000000 .* backup\/container\/rootfs\/root\/?$/m);
   });
 
   test('lxc import: the same contents and snapshots, under another name; stopped', async () => {

@@ -91,8 +91,13 @@ export class TestDaemon {
   }
 
   /** `lxc ARGS...` with the default client. */
-  lxc(args: readonly string[], opts?: LxcOptions): Promise<RunResult> {
-    return this.client.run(args, opts);
+  /** Runs `lxc`; one that times out gets the daemon's log tail and its operations added to its stderr (diagnosis). */
+  async lxc(args: readonly string[], opts?: LxcOptions): Promise<RunResult> {
+    const r = await this.client.run(args, opts);
+    if (r.code !== -1 || args[0] === 'query') return r;
+    const ops = await this.client.run(['query', '/1.0/operations?recursion=1'], { timeoutMs: 10_000 });
+    const tail = this.log().split('\n').slice(-60).join('\n');
+    return { ...r, stderr: `${r.stderr}\n--- operations: ${ops.stdout || ops.stderr}\n--- daemon log (tail):\n${tail}` };
   }
 
   /** A further `lxc` client with its own LXD_CONF, removed on dispose(). */

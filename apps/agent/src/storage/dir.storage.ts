@@ -9,8 +9,9 @@
 // the trash. Both hidden directories live under images/ (private, 0700): they are no volumes, and the pool's
 // layout (the directories a dir pool's source may hold) stays as LXD's.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import {
   type AgentImageDeleteRequest,
   type AgentImageUnpackRequest,
@@ -34,12 +35,23 @@ import type { AgentLogger } from '../log.js';
 import type { ProcessRunner } from '../process/run.js';
 import { parseVolumeMetadata } from '../templates/image-metadata.js';
 import { ImagePacker, PACK_COMPRESSION } from './image-packer.js';
-import { ImageUnpacker } from './image-unpacker.js';
+import { ImageUnpacker, detectFileFormat } from './image-unpacker.js';
+import { type OwnerShift, shiftTarOwners } from './tar-owner-shift.js';
 import type { StorageDriver } from './storage-driver.js';
 
 const VOLUME_TYPES = ['containers', 'custom'];
 /** Compression program for tar per backups.compression_algorithm ('' : none). */
 const BACKUP_COMPRESSORS: Record<string, string> = { none: '', gzip: 'gzip', bzip2: 'bzip2', xz: 'xz', lzma: 'lzma', zstd: 'zstd' };
+const EXTRACT_FLAGS = ['--numeric-owner', '--xattrs', '--xattrs-include=*'];
+/** How to decompress a tarball before its owners are moved (null: plain tar). */
+const DECOMPRESSORS: Partial<Record<string, string[] | null>> = {
+  tar: null,
+  'tar.gz': ['gzip', '-dc'],
+  'tar.xz': ['xz', '-dc'],
+  'tar.bz2': ['bzip2', '-dc'],
+  'tar.zst': ['zstd', '-dcq'],
+  'tar.lzma': ['xz', '--format=lzma', '-dc'],
+};
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$/;
 const FINGERPRINT = /^[A-Za-z0-9]{1,128}$/;
 
@@ -357,14 +369,16 @@ export class DirStorage implements StorageDriver {
     mkdirSync(join(staging, 'backup'), { recursive: true, mode: 0o700 });
     try {
       writeFileSync(join(staging, 'backup', 'index.yaml'), req.indexYaml, { mode: 0o644 });
-      writeFileSync(join(staging, 'backup.yaml'), req.indexYaml, { mode: 0o400 });
+      writeFileSync(join(staging, 'backup.yaml'), req.backupYaml, { mode: 0o400 });
       // Basic regular expressions: only the dot in a name needs escaping. `S`: symlink targets stay as they are.
       const re = (s: string) => s.replace(/\./g, '\\.');
       const snapshotsDir = `${req.volume.type}-snapshots/${req.volume.name}`;
+      const maps = req.shift ? await this.ownerMaps(staging, [path, ...snapshots.map((snapshot) => this.snapshotPath({ volume: req.volume, snapshot }))], req.shift) : [];
       const args = [
         '-c',
         '-f',
         tmp,
+        ...maps,
         '--numeric-owner',
         '--xattrs',
         '--xattrs-include=*',
@@ -404,10 +418,10 @@ export class DirStorage implements StorageDriver {
     const staging = `${tmpSibling(path)}.import`;
     mkdirSync(staging, { mode: 0o700 });
     try {
+      const members = ['backup/container', ...snapshots.map((s) => `backup/snapshots/${s.snapshot}`)];
+      if (req.unshift) await this.extractShifted(req.file, staging, members, req.unshift);
       // tar recognises the compression itself.
-      await this.runner.run('tar', ['-x', '-f', req.file, '-C', staging, '--numeric-owner', '--xattrs', '--xattrs-include=*', 'backup/container', ...snapshots.map((s) => `backup/snapshots/${s.snapshot}`)], {
-        timeoutMs: 0,
-      });
+      else await this.runner.run('tar', ['-x', '-f', req.file, '-C', staging, ...EXTRACT_FLAGS, ...members], { timeoutMs: 0 });
       const container = join(staging, 'backup', 'container');
       if (!existsSync(join(container, 'rootfs'))) throw badRequest('Invalid backup: no backup/container/rootfs');
       for (const s of snapshots) {
@@ -424,6 +438,49 @@ export class DirStorage implements StorageDriver {
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
+  }
+
+  /** tar --owner-map/--group-map files moving every id found under `dirs` (and root's) up by the shift. */
+  private async ownerMaps(staging: string, dirs: string[], shift: OwnerShift): Promise<string[]> {
+    const found = await this.runner.run('find', [...dirs, '-printf', '%U %G\\n'], { timeoutMs: 0 });
+    const uids = new Set<number>([0]);
+    const gids = new Set<number>([0]);
+    for (const line of found.stdout.split('\n')) {
+      const [u, g] = line.split(' ').map(Number);
+      if (Number.isInteger(u)) uids.add(u as number);
+      if (Number.isInteger(g)) gids.add(g as number);
+    }
+    const map = (ids: Set<number>, base: number) =>
+      [...ids].filter((id) => id < shift.range).map((id) => `+${id} +${id + base}\n`).join('');
+    writeFileSync(join(staging, 'owner-map'), map(uids, shift.uid));
+    writeFileSync(join(staging, 'group-map'), map(gids, shift.gid));
+    return [`--owner-map=${join(staging, 'owner-map')}`, `--group-map=${join(staging, 'group-map')}`];
+  }
+
+  /** An LXD-made tarball (owners shifted by its id map) unpacked with its owners moved back (tar-owner-shift.ts). */
+  private async extractShifted(file: string, into: string, members: string[], shift: OwnerShift): Promise<void> {
+    const format = detectFileFormat(file);
+    const decompressor = format ? DECOMPRESSORS[format] : undefined;
+    if (decompressor === undefined) throw badRequest('Invalid backup file: unknown compression');
+    const tar = this.runner.spawn('tar', ['-x', '-f', '-', '-C', into, ...EXTRACT_FLAGS, ...members]);
+    let stderr = '';
+    tar.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const unpack = decompressor ? this.runner.spawn(decompressor[0], decompressor.slice(1)) : null;
+    const input = createReadStream(file);
+    try {
+      if (unpack) {
+        unpack.stderr.resume();
+        await Promise.all([pipeline(input, unpack.stdin), pipeline(unpack.stdout, shiftTarOwners(shift), tar.stdin)]);
+      } else {
+        await pipeline(input, shiftTarOwners(shift), tar.stdin);
+      }
+    } catch (err) {
+      unpack?.kill('SIGKILL');
+      tar.kill('SIGKILL');
+      throw err;
+    }
+    const [code, unpacked] = await Promise.all([tar.exited, unpack ? unpack.exited : Promise.resolve(0)]);
+    if (code !== 0 || unpacked !== 0) throw new Error(`Unpacking the backup failed: ${stderr.trim() || `tar exited ${code}`}`);
   }
 
   /** Moves a directory to the pool's trash (emptied in the background), or removes it here when it can't. */

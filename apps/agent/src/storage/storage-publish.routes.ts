@@ -11,6 +11,15 @@ function volumeRef(o: Json, key: string): AgentVolumeRef {
   return { poolSource: str(v, 'poolSource'), type: str(v, 'type') as AgentVolumeType, name: str(v, 'name') };
 }
 
+/** An id shift ({uid, gid, range}, all positive) under `key`, as `{ [key]: shift }`, or nothing. */
+function shiftOf<K extends string>(o: Json, key: K): { [P in K]?: { uid: number; gid: number; range: number } } {
+  if (o[key] === undefined || o[key] === null) return {};
+  const v = asObject(o[key], `"${key}"`);
+  const shift = { uid: int(v, 'uid'), gid: int(v, 'gid'), range: int(v, 'range') };
+  if (shift.uid < 1 || shift.gid < 1 || shift.range < 1) throw badRequest(`"${key}" ids and range must be positive`);
+  return { [key]: shift } as { [P in K]?: { uid: number; gid: number; range: number } };
+}
+
 export function storagePublishRoutes(storage: Readonly<Record<string, StorageDriver>>): AgentRoute[] {
   const driver = (name: string | undefined): StorageDriver => {
     const d = name && Object.hasOwn(storage, name) ? storage[name] : undefined;
@@ -54,8 +63,10 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
           volume: volumeRef(o, 'volume'),
           snapshots: stringArray(o, 'snapshots'),
           indexYaml: str(o, 'indexYaml'),
+          backupYaml: str(o, 'backupYaml'),
           targetFile: str(o, 'targetFile'),
           compression: str(o, 'compression'),
+          ...shiftOf(o, 'shift'),
         });
       },
     },
@@ -64,7 +75,7 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
       path: '/storage/:driver/backup/import',
       handler: async ({ params, body }) => {
         const o = asObject(body ?? {});
-        await driver(params['driver']).importBackup({ volume: volumeRef(o, 'volume'), snapshots: stringArray(o, 'snapshots'), file: str(o, 'file') });
+        await driver(params['driver']).importBackup({ volume: volumeRef(o, 'volume'), snapshots: stringArray(o, 'snapshots'), file: str(o, 'file'), ...shiftOf(o, 'unshift') });
       },
     },
     {

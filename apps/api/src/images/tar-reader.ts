@@ -12,6 +12,9 @@ export interface TarEntry {
   type: TarEntryType;
   size: number;
   linkName: string;
+  /** Numeric owner (pax uid/gid records win). */
+  uid: number;
+  gid: number;
   /** The entry's content; at most `limit` bytes may be asked for. Only callable before the next entry. */
   read(limit: number): Promise<Buffer>;
 }
@@ -95,6 +98,8 @@ export async function* tarEntries(source: AsyncIterable<Buffer>): AsyncGenerator
       const shortName = cString(header.subarray(0, 100));
       let name = longName ?? pax.get('path') ?? (prefix ? `${prefix}/${shortName}` : shortName);
       const linkName = longLink ?? pax.get('linkpath') ?? cString(header.subarray(157, 257));
+      const uid = pax.get('uid') !== undefined ? Number.parseInt(pax.get('uid')!, 10) : octal(header.subarray(108, 116));
+      const gid = pax.get('gid') !== undefined ? Number.parseInt(pax.get('gid')!, 10) : octal(header.subarray(116, 124));
       const paxSize = pax.get('size');
       if (paxSize !== undefined) size = Number.parseInt(paxSize, 10);
       const dataBlocks = Math.ceil(size / BLOCK) * BLOCK;
@@ -109,6 +114,8 @@ export async function* tarEntries(source: AsyncIterable<Buffer>): AsyncGenerator
         type,
         size,
         linkName,
+        uid,
+        gid,
         read: async (limit) => {
           if (consumed) throw new Error(`tar entry ${name} was already read`);
           if (size > limit) throw new Error(`tar entry ${name} is larger than ${limit} bytes`);

@@ -96,10 +96,20 @@ export class InstanceBackupsService {
       resources: { ...this.instances.resources({ project: row.project, name: row.name }), backups: [`/1.0/backups/${backupName}`] },
       run: async () => {
         const snaps = instanceOnly ? [] : await this.snapshots.list(row.id);
-        const index = await this.indexYaml(row, snaps.map((s) => s.name));
+        const info = await this.backupInfo(row, snaps.map((s) => s.name));
         const file = join(this.dir(row), backupName);
         mkdirSync(this.dir(row), { recursive: true, mode: 0o700 });
-        await this.agent.exportBackup({ volume: await this.volumeOf(row), snapshots: snaps.map((s) => s.name), indexYaml: index, targetFile: file, compression });
+        // Stored as LXD stores an unprivileged container's files: shifted by its id map (so LXD can import it).
+        const shift = row.config['security.privileged'] === 'true' ? undefined : rootIdmap(row.config);
+        await this.agent.exportBackup({
+          volume: await this.volumeOf(row),
+          snapshots: snaps.map((s) => s.name),
+          indexYaml: stringifyYaml(info),
+          backupYaml: stringifyYaml(info.config),
+          targetFile: file,
+          compression,
+          ...(shift ? { shift } : {}),
+        });
         try {
           await this.repo.insert({ instanceId: row.id, name: backupName, createdAt: new Date().toISOString(), expiresAt, instanceOnly, optimizedStorage: false });
         } catch (err) {
@@ -162,7 +172,10 @@ export class InstanceBackupsService {
     }
     let plan: ImportPlan;
     try {
-      plan = parseIndex(await readIndexYaml(staging));
+      const head = await readBackupHead(staging);
+      plan = parseIndex(head.index);
+      const unshift = storedShift(plan.config, head.rootfsOwner);
+      if (unshift) plan = { ...plan, unshift };
       const name = header('x-lxd-name') || plan.name;
       const pool = header('x-lxd-pool') || plan.pool;
       plan = { ...plan, name, pool, devices: withRootPool(plan.devices, pool) };
@@ -179,7 +192,12 @@ export class InstanceBackupsService {
       run: async () => {
         try {
           await this.instances.createFromBackup(project, plan, async (row: InstanceRow, poolSource: string) => {
-            await this.agent.importBackup({ volume: { poolSource, type: 'containers', name: lxcNameOf(row.project, row.name) }, snapshots: plan.snapshots.map((s) => s.name), file: staging });
+            await this.agent.importBackup({
+              volume: { poolSource, type: 'containers', name: lxcNameOf(row.project, row.name) },
+              snapshots: plan.snapshots.map((s) => s.name),
+              file: staging,
+              ...(plan.unshift ? { unshift: plan.unshift } : {}),
+            });
             await this.snapshots.transaction(async (tx) => {
               for (const s of plan.snapshots) await this.snapshots.insert(tx, { instanceId: row.id, name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, config: s.config, devices: s.devices });
             });
@@ -213,7 +231,7 @@ export class InstanceBackupsService {
   }
 
   /** LXD's backup/index.yaml: name, backend, pool, snapshots, and the config LXD would need to recreate it all. */
-  private async indexYaml(row: InstanceRow, snapshotNames: string[]): Promise<string> {
+  private async backupInfo(row: InstanceRow, snapshotNames: string[]) {
     const inst = await this.instances.get(row.project, row.name, 1);
     const { snapshots, backups: _backups, state: _state, ...container } = inst as typeof inst & { snapshots?: unknown; backups?: unknown; state?: unknown };
     const { devices } = await this.instances.expanded(row);
@@ -248,7 +266,7 @@ export class InstanceBackupsService {
         volume_snapshots: snapList.map((s) => ({ description: '', expires_at: s.expires_at, name: s.name, config: {}, content_type: 'filesystem', created_at: s.created_at })),
       },
     };
-    return stringifyYaml(info);
+    return info;
   }
 }
 
@@ -263,18 +281,50 @@ export interface ImportPlan {
   config: Record<string, string>;
   devices: Record<string, Record<string, string>>;
   snapshots: { name: string; createdAt: string; expiresAt: string | null; config: Record<string, string>; devices: Record<string, Record<string, string>> }[];
+  /** Set for an LXD-made tarball whose files are stored shifted by the container's id map. */
+  unshift?: { uid: number; gid: number; range: number };
 }
 
-/** backup/index.yaml's text, read from the (compressed) tarball. */
-async function readIndexYaml(file: string): Promise<string> {
+/**
+ * backup/index.yaml's text, read from the (compressed) tarball, and the owner of the first rootfs directory in it
+ * (which tells whether the files are stored shifted by the container's id map, as LXD stores them).
+ */
+async function readBackupHead(file: string): Promise<{ index: string; rootfsOwner: { uid: number; gid: number } | null }> {
+  let index: string | null = null;
   try {
     for await (const entry of tarEntries(decompress(file, await detectFileFormat(file)))) {
-      if (entry.name === 'backup/index.yaml') return (await entry.read(4 * 1024 * 1024)).toString('utf8');
+      if (entry.name === 'backup/index.yaml') index = (await entry.read(4 * 1024 * 1024)).toString('utf8');
+      else if (/^backup\/(container|snapshots\/[^/]+)\/rootfs\/?$/.test(entry.name)) {
+        if (index === null) break;
+        return { index, rootfsOwner: { uid: entry.uid, gid: entry.gid } };
+      }
     }
   } catch (err) {
     throw badRequest(`Invalid backup file: ${(err as Error).message}`);
   }
-  throw badRequest('Invalid backup file: no backup/index.yaml');
+  if (index === null) throw badRequest('Invalid backup file: no backup/index.yaml');
+  return { index, rootfsOwner: null };
+}
+
+/** The container root's host ids from LXD's idmap keys (`volatile.last_state.idmap`, else `volatile.idmap.current`). */
+export function rootIdmap(config: Record<string, string>): { uid: number; gid: number; range: number } | undefined {
+  let map: { Isuid?: boolean; Isgid?: boolean; Hostid?: number; Nsid?: number; Maprange?: number }[];
+  try {
+    map = JSON.parse(config['volatile.last_state.idmap'] || config['volatile.idmap.current'] || '[]') as typeof map;
+  } catch {
+    return undefined;
+  }
+  const u = map.find((m) => m.Isuid && m.Nsid === 0);
+  const g = map.find((m) => m.Isgid && m.Nsid === 0);
+  if (!u?.Hostid || !g?.Hostid) return undefined;
+  return { uid: u.Hostid, gid: g.Hostid, range: Math.min(u.Maprange ?? 65536, g.Maprange ?? 65536) };
+}
+
+/** The shift an LXD-made tarball's files are stored with: its root map, when its rootfs is owned by that map's root. */
+export function storedShift(config: Record<string, string>, rootfsOwner: { uid: number; gid: number } | null): { uid: number; gid: number; range: number } | undefined {
+  if (!rootfsOwner || rootfsOwner.uid === 0) return undefined;
+  const map = rootIdmap(config);
+  return map && map.uid === rootfsOwner.uid ? map : undefined;
 }
 
 const strMap = (v: unknown): Record<string, string> =>

@@ -52,10 +52,14 @@ export interface AgentSnapshotRequest {
 export interface AgentBackupExportRequest {
   volume: AgentVolumeRef;
   snapshots: string[];
-  /** The tarball's `backup/index.yaml` and the volume's `backup.yaml`. */
+  /** The tarball's `backup/index.yaml`. */
   indexYaml: string;
+  /** The instance's `backup/container/backup.yaml` (index.yaml's `config` part, as LXD keeps it in the volume). */
+  backupYaml: string;
   targetFile: string;
   compression: string;
+  /** Store owners shifted by the container's id map, as LXD does (ids in [0, range) move up by uid/gid). */
+  shift?: { uid: number; gid: number; range: number };
 }
 
 /**
@@ -66,6 +70,8 @@ export interface AgentBackupImportRequest {
   volume: AgentVolumeRef;
   snapshots: string[];
   file: string;
+  /** An LXD-made tarball of an unprivileged container: owners in [uid|gid, +range) are moved back by that much. */
+  unshift?: { uid: number; gid: number; range: number };
 }
 
 /** POST /storage/:driver/snapshot/rename */
