@@ -26,7 +26,9 @@ describe('instance snapshots on dir (real containers)', { skip: !isRoot || !have
   };
   const snapshotsDir = (name: string) => join(d.lxdDir, 'storage-pools', 'default', 'containers-snapshots', name);
   const sha = async (name: string, path: string) => (await ok(['exec', name, '--', 'sha256sum', path])).split(' ')[0];
-  const snapshotRows = async () => (await d.cli(['sql', 'global', 'SELECT count(*) AS n FROM instances_snapshots'])).stdout;
+  // Rows of one instance only: `sched` takes scheduled snapshots meanwhile.
+  const snapshotRows = async (name = 's1') =>
+    (await d.cli(['sql', 'global', `SELECT count(*) AS n FROM instances_snapshots JOIN instances ON instances.id = instance_id WHERE instances.name = '${name}'`])).stdout;
 
   before(async () => {
     d = await TestDaemon.start({ env: { LXDTS_SNAPSHOT_TICK_MS: '1000' } });
@@ -132,7 +134,9 @@ describe('instance snapshots on dir (real containers)', { skip: !isRoot || !have
     assert.match(await ok(['info', 's2']), /\| with-marker /);
     await ok(['delete', 's2']);
     assert.ok(!existsSync(snapshotsDir('s2')));
-    assert.match(await snapshotRows(), /\b0\b/);
+    // No snapshot row is left but those of `sched`.
+    const rest = await d.cli(['sql', 'global', "SELECT count(*) AS n FROM instances_snapshots JOIN instances ON instances.id = instance_id WHERE instances.name <> 'sched'"]);
+    assert.match(rest.stdout, /\| 0 +\|/);
   });
 
   test('an expired snapshot is removed; snapshots.schedule takes snap0 within a minute, with snapshots.expiry', async () => {
@@ -146,7 +150,8 @@ describe('instance snapshots on dir (real containers)', { skip: !isRoot || !have
       if (names.includes('snap0') && !names.includes('short-lived')) break;
       await new Promise((r) => setTimeout(r, 1_000));
     }
-    assert.deepEqual(names, ['snap0']);
+    // snap0 (and, on a slow run that crossed another minute, snap1 ...), and no short-lived any more.
+    assert.ok(names.includes('snap0') && names.every((n) => /^snap\d+$/.test(n)), JSON.stringify(names));
     assert.ok(!existsSync(join(snapshotsDir('sched'), 'short-lived')));
     const snap = (await d.client.query('/1.0/instances/sched/snapshots/snap0')).json as { expires_at: string; created_at: string };
     const lifetime = Date.parse(snap.expires_at) - Date.parse(snap.created_at);
