@@ -13,6 +13,7 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { readHostFacts } from '../runtime/host-facts.js';
 import { InstanceLogs } from '../runtime/instance-logs.js';
 import { LxcRuntime } from '../runtime/lxc.runtime.js';
+import { BtrfsStorage } from '../storage/btrfs.storage.js';
 import { DirStorage } from '../storage/dir.storage.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
 import { type AgentHttpServer, listenAgentHttp } from './http-server.js';
@@ -49,7 +50,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   if (version.exitCode !== 0) log.warn('lxc-start is missing: containers cannot start (install the lxc package)');
 
   const runtime = new LxcRuntime({ paths, runner, log, host, lxcLogLevel: options.lxcLogLevel });
-  const storage: Record<string, StorageDriver> = { dir: new DirStorage(runner, log) };
+  const storage: Record<string, StorageDriver> = { dir: new DirStorage(runner, log), btrfs: new BtrfsStorage(runner, log) };
   const ready: AgentReady = {
     ready: true,
     pid: process.pid,
@@ -60,7 +61,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     cgroupLayout: host.cgroupLayout,
   };
   const logs = new InstanceLogs(paths.logsDir);
-  const routes = [...agentRoutes({ runtime, logs, storage, ready: () => ready }), ...fileRoutes()];
+  const routes = [...agentRoutes({ runtime, logs, storage, runner, ready: () => ready }), ...fileRoutes()];
   const exec = new ExecStreamServer({
     runner,
     log,

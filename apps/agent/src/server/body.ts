@@ -1,4 +1,5 @@
 // Validation of request bodies at the edge: wrong or missing fields become 400 `bad_request`.
+import type { AgentVolumeRef, AgentVolumeType } from '@lxdts/api-types';
 import { badRequest } from '../errors.js';
 
 export type Json = Record<string, unknown>;
@@ -50,4 +51,12 @@ export function deviceMap(o: Json, key: string): Record<string, Record<string, s
   const out: Record<string, Record<string, string>> = {};
   for (const name of Object.keys(m)) out[name] = stringMap(m, name);
   return out;
+}
+
+/** A volume reference ({poolSource, type, name, driver?}) under `key`. */
+export function volumeRef(o: Json, key: string): AgentVolumeRef {
+  const v = asObject(o[key], `"${key}"`);
+  const driver = str(v, 'driver', true);
+  if (driver !== undefined && driver !== 'dir' && driver !== 'btrfs') throw badRequest(`Unknown storage driver "${driver}"`);
+  return { poolSource: str(v, 'poolSource'), type: str(v, 'type') as AgentVolumeType, name: str(v, 'name'), ...(driver ? { driver } : {}) };
 }

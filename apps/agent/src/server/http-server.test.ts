@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AgentInstanceSpec, AgentReady } from '@lxdts/api-types';
 import { conflict } from '../errors.js';
 import { silentLogger } from '../log.js';
+import { createProcessRunner } from '../process/run.js';
 import type { ContainerCommand, ContainerRuntime } from '../runtime/container-runtime.js';
 import { InstanceLogs } from '../runtime/instance-logs.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
@@ -83,7 +84,7 @@ describe('agent HTTP server', () => {
     dir = mkdtempSync(join(tmpdir(), 'lxdts-agent-http-'));
     sock = join(dir, 'agent.socket');
     writeFileSync(sock, ''); // a stale file from a dead agent
-    server = await listenAgentHttp(sock, agentRoutes({ runtime, logs: new InstanceLogs(join(dir, 'logs')), storage, ready: () => ready }), silentLogger);
+    server = await listenAgentHttp(sock, agentRoutes({ runtime, logs: new InstanceLogs(join(dir, 'logs')), storage, runner: createProcessRunner(silentLogger), ready: () => ready }), silentLogger);
   });
   after(async () => {
     await server.close();

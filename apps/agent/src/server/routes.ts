@@ -5,23 +5,24 @@ import type {
   AgentInstanceStatesResult,
   AgentReady,
   AgentVolumeRef,
-  AgentVolumeType,
 } from '@lxdts/api-types';
 import { badRequest, notFound } from '../errors.js';
 import type { ContainerCommand, ContainerRuntime } from '../runtime/container-runtime.js';
 import type { InstanceLogs } from '../runtime/instance-logs.js';
+import type { ProcessRunner } from '../process/run.js';
 import { instanceLogRoutes } from '../runtime/instance-logs.routes.js';
-import { createDirPool, deleteDirPool, dirPoolResources, undoCreateDirPool } from '../storage/dir-pool.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
+import { storagePoolRoutes } from '../storage/storage-pool.routes.js';
 import { storagePublishRoutes } from '../storage/storage-publish.routes.js';
 import { templateRoutes } from '../templates/templates.routes.js';
-import { type Json, asObject, bool, deviceMap, int, str, stringArray, stringMap } from './body.js';
+import { type Json, asObject, bool, deviceMap, int, str, stringArray, stringMap, volumeRef } from './body.js';
 import type { AgentRoute, AgentStreamRoute } from './http-server.js';
 
 export interface RouteDeps {
   runtime: ContainerRuntime;
   logs: InstanceLogs;
   storage: Readonly<Record<string, StorageDriver>>;
+  runner: ProcessRunner;
   ready(): AgentReady;
 }
 
@@ -101,7 +102,10 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
         // The runtime refuses a running container; only after that does its volume go (dir driver).
         await runtime.delete(name(params));
         const o = body(b);
-        if (o['volume'] !== undefined) await driver('dir').deleteVolume({ volume: decodeVolume(o) });
+        if (o['volume'] !== undefined) {
+          const volume = decodeVolume(o);
+          await driver(volume.driver ?? 'dir').deleteVolume({ volume });
+        }
       },
     },
     {
@@ -169,25 +173,7 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
         await driver(params['driver']).renameVolume({ volume: decodeVolume(o), newName: str(o, 'newName') });
       },
     },
-    { method: 'POST', path: '/storage/dir/pool/create', handler: async ({ body: b }) => createDirPool(str(body(b), 'source')) },
-    {
-      method: 'POST',
-      path: '/storage/dir/pool/undo-create',
-      handler: async ({ body: b }) => {
-        const created = asObject(body(b)['created'], '"created"');
-        const createdRoot = created['createdRoot'] === null ? null : (str(created, 'createdRoot', true) ?? null);
-        undoCreateDirPool({ createdRoot, createdSubdirs: stringArray(created, 'createdSubdirs') });
-      },
-    },
-    {
-      method: 'POST',
-      path: '/storage/dir/pool/delete',
-      handler: async ({ body: b }) => {
-        const o = body(b);
-        deleteDirPool(str(o, 'source'), str(o, 'ownedRoot', true));
-      },
-    },
-    { method: 'POST', path: '/storage/dir/pool/resources', handler: async ({ body: b }) => dirPoolResources(str(body(b), 'source')) },
+    ...storagePoolRoutes(deps.runner),
     ...storagePublishRoutes(deps.storage),
     ...templateRoutes(),
   ];
@@ -213,8 +199,7 @@ function decodeSpec(o: Json): AgentInstanceSpec {
 }
 
 function decodeVolume(o: Json): AgentVolumeRef {
-  const v = asObject(o['volume'], '"volume"');
-  return { poolSource: str(v, 'poolSource'), type: str(v, 'type') as AgentVolumeType, name: str(v, 'name') };
+  return volumeRef(o, 'volume');
 }
 
 /** Feeds stdin, buffers stdout/stderr (each up to EXEC_OUTPUT_LIMIT) and waits for the exit code. */

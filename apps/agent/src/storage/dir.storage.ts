@@ -29,6 +29,7 @@ import {
   type AgentBackupImportRequest,
   type AgentSnapshotRenameRequest,
   type AgentSnapshotRequest,
+  type AgentVolumeQuotaRequest,
 } from '@lxdts/api-types';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AgentLogger } from '../log.js';
@@ -79,7 +80,9 @@ const TRASH_QUIET_MS = 1_000;
 const TRASH_MAX_WAIT_MS = 10_000;
 
 export class DirStorage implements StorageDriver {
-  readonly name = 'dir';
+  readonly name: string = 'dir';
+  /** Spare copies of images make creations fast where a copy is slow (dir); a driver that clones cheaply has none. */
+  protected readonly keepsSpares: boolean = true;
   private readonly unpacker: ImageUnpacker;
   private readonly packer: ImagePacker;
   /** By image path (`<pool>/images/<fingerprint>`). */
@@ -88,8 +91,8 @@ export class DirStorage implements StorageDriver {
   private readonly trashWorkers = new Map<string, TrashWorker>();
 
   constructor(
-    private readonly runner: ProcessRunner,
-    private readonly log: AgentLogger,
+    protected readonly runner: ProcessRunner,
+    protected readonly log: AgentLogger,
   ) {
     this.unpacker = new ImageUnpacker(runner);
     this.packer = new ImagePacker(runner);
@@ -126,7 +129,7 @@ export class DirStorage implements StorageDriver {
         rmSync(tmp, { recursive: true, force: true });
         return { path, created: false };
       }
-      renameSync(tmp, path);
+      await this.adoptTree(tmp, path, false);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
       throw err;
@@ -144,7 +147,7 @@ export class DirStorage implements StorageDriver {
       this.spares.delete(path);
     }
     for (const spare of this.spareEntries(req.poolSource, req.fingerprint)) rmSync(spare, { recursive: true, force: true });
-    rmSync(path, { recursive: true, force: true });
+    if (existsSync(path)) await this.removeTree(req.poolSource, path, `image.${req.fingerprint}`);
   }
 
   /** `images/.<fingerprint>.spare` */
@@ -187,6 +190,7 @@ export class DirStorage implements StorageDriver {
 
   /** Copies the image into its spare in the background, unless there is one or a copy is under way. */
   private prepareSpare(poolSource: string, fingerprint: string, image: string): void {
+    if (!this.keepsSpares) return;
     let slot = this.spares.get(image);
     if (!slot) this.spares.set(image, (slot = { preparing: null, generation: 0, disabled: false }));
     const spare = this.sparePath(poolSource, fingerprint);
@@ -231,22 +235,17 @@ export class DirStorage implements StorageDriver {
           await this.unpackImage({ poolSource: req.volume.poolSource, fingerprint, imageFile, ...(rootfsFile ? { rootfsFile } : {}) });
         }
         if (!existsSync(join(image, 'rootfs'))) throw notFound(`Image "${fingerprint}" is not unpacked in this pool`);
-        if (!(await this.claimSpare(req.volume.poolSource, fingerprint, image, tmp))) {
-          mkdirSync(tmp, { mode: 0o711 });
-          // cp -a keeps owners, modes, links, devices and xattrs; --reflink=auto shares blocks where the fs can.
-          await this.runner.run('cp', ['-a', '--reflink=auto', `${image}/.`, tmp], { timeoutMs: 30 * 60_000 });
-          chmodSync(tmp, 0o711); // cp copied the image directory's mode onto it.
-        }
-        renameSync(tmp, path);
+        if (this.keepsSpares && (await this.claimSpare(req.volume.poolSource, fingerprint, image, tmp))) renameSync(tmp, path);
+        else await this.cloneTree(image, path, false);
         // The next volume's copy, now that this one's is done.
         this.prepareSpare(req.volume.poolSource, fingerprint, image);
         return { path, rootfsPath: join(path, 'rootfs') };
       }
-      mkdirSync(tmp, { mode: 0o711 });
+      await this.newTree(tmp);
       if (req.volume.type === 'containers') mkdirSync(join(tmp, 'rootfs'), { mode: 0o755 });
       renameSync(tmp, path);
     } catch (err) {
-      rmSync(tmp, { recursive: true, force: true });
+      if (existsSync(tmp)) await this.removeTree(req.volume.poolSource, tmp, 'failed');
       throw err;
     }
     return { path, rootfsPath: join(path, 'rootfs') };
@@ -270,19 +269,34 @@ export class DirStorage implements StorageDriver {
     try {
       for (const s of snapshots) {
         mkdirSync(dirname(s.to), { recursive: true, mode: 0o711 });
-        await this.copyTree(s.from, s.to);
+        await this.cloneTree(s.from, s.to, true);
       }
-      await this.copyTree(source, path);
+      await this.cloneTree(source, path, false);
     } catch (err) {
-      rmSync(this.snapshotsDir(req.volume), { recursive: true, force: true });
+      const snapshotsDir = this.snapshotsDir(req.volume);
+      if (existsSync(snapshotsDir)) await this.removeTree(req.volume.poolSource, snapshotsDir, 'failed');
       throw err;
     }
     this.log.info(`Copied volume ${req.source.name} to ${req.volume.name} in ${(performance.now() - started).toFixed(0)} ms`);
     return { path, rootfsPath: join(path, 'rootfs') };
   }
 
-  /** `source` copied to the new directory `path` (beside it first, then renamed in place: never half there). */
-  private async copyTree(source: string, path: string): Promise<void> {
+  /** A new, empty volume directory. */
+  protected async newTree(path: string): Promise<void> {
+    mkdirSync(path, { mode: 0o711 });
+  }
+
+  /** A tree unpacked or extracted inside the pool made the volume or snapshot `path`. */
+  protected async adoptTree(staged: string, path: string, _readonly: boolean): Promise<void> {
+    chmodSync(staged, 0o711);
+    renameSync(staged, path);
+  }
+
+  /**
+   * `source` copied to the new directory `path` (beside it first, then renamed in place: never half there).
+   * `readonly`: a snapshot (dir snapshots are plain copies).
+   */
+  protected async cloneTree(source: string, path: string, _readonly: boolean): Promise<void> {
     const tmp = tmpSibling(path);
     try {
       mkdirSync(tmp, { mode: 0o711 });
@@ -297,12 +311,12 @@ export class DirStorage implements StorageDriver {
   }
 
   /** `<poolSource>/<type>-snapshots/<name>`: where a volume's snapshots live (LXD's layout). */
-  private snapshotsDir(v: AgentVolumeRef): string {
+  protected snapshotsDir(v: AgentVolumeRef): string {
     this.volumePath(v); // Checks the reference.
     return join(v.poolSource, `${v.type}-snapshots`, v.name);
   }
 
-  private snapshotPath(req: AgentSnapshotRequest): string {
+  protected snapshotPath(req: AgentSnapshotRequest): string {
     if (!VOLUME_NAME.test(req.snapshot)) throw badRequest(`Invalid snapshot name "${req.snapshot}"`);
     return join(this.snapshotsDir(req.volume), req.snapshot);
   }
@@ -314,14 +328,14 @@ export class DirStorage implements StorageDriver {
     if (existsSync(path)) throw conflict(`Snapshot "${req.snapshot}" already exists`);
     mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
     const started = performance.now();
-    await this.copyTree(source, path);
+    await this.cloneTree(source, path, true);
     this.log.info(`Snapshot ${req.volume.name}/${req.snapshot} taken in ${(performance.now() - started).toFixed(0)} ms`);
   }
 
   async deleteSnapshot(req: AgentSnapshotRequest): Promise<void> {
     const path = this.snapshotPath(req);
     if (!existsSync(path)) return;
-    this.discard(req.volume.poolSource, path, `snapshot.${req.volume.name}.${req.snapshot}`);
+    await this.removeTree(req.volume.poolSource, path, `snapshot.${req.volume.name}.${req.snapshot}`);
     // The instance's snapshot directory goes with its last snapshot.
     try {
       rmdirSync(dirname(path));
@@ -344,11 +358,11 @@ export class DirStorage implements StorageDriver {
     if (!existsSync(snapshot)) throw notFound(`Snapshot "${req.snapshot}" not found`);
     // The snapshot's copy is made beside the volume, then swapped in: a failed copy leaves the volume as it was.
     const restored = `${tmpSibling(path)}.restore`;
-    await this.copyTree(snapshot, restored);
+    await this.cloneTree(snapshot, restored, false);
     const old = tmpSibling(path);
     if (existsSync(path)) renameSync(path, old);
     renameSync(restored, path);
-    if (existsSync(old)) this.discard(req.volume.poolSource, old, `restored.${req.volume.name}`);
+    if (existsSync(old)) await this.removeTree(req.volume.poolSource, old, `restored.${req.volume.name}`);
   }
 
   /** LXD's backup tarball of a volume and some of its snapshots (see AgentBackupExportRequest). */
@@ -426,14 +440,13 @@ export class DirStorage implements StorageDriver {
       if (!existsSync(join(container, 'rootfs'))) throw badRequest('Invalid backup: no backup/container/rootfs');
       for (const s of snapshots) {
         mkdirSync(dirname(s.to), { recursive: true, mode: 0o711 });
-        chmodSync(join(staging, 'backup', 'snapshots', s.snapshot), 0o711);
-        renameSync(join(staging, 'backup', 'snapshots', s.snapshot), s.to);
+        await this.adoptTree(join(staging, 'backup', 'snapshots', s.snapshot), s.to, true);
       }
-      chmodSync(container, 0o711);
-      renameSync(container, path);
+      await this.adoptTree(container, path, false);
     } catch (err) {
-      rmSync(this.snapshotsDir(req.volume), { recursive: true, force: true });
-      if (existsSync(path)) rmSync(path, { recursive: true, force: true });
+      const snapshotsDir = this.snapshotsDir(req.volume);
+      if (existsSync(snapshotsDir)) await this.removeTree(req.volume.poolSource, snapshotsDir, 'failed');
+      if (existsSync(path)) await this.removeTree(req.volume.poolSource, path, 'failed');
       throw err;
     } finally {
       rmSync(staging, { recursive: true, force: true });
@@ -483,8 +496,11 @@ export class DirStorage implements StorageDriver {
     if (code !== 0 || unpacked !== 0) throw new Error(`Unpacking the backup failed: ${stderr.trim() || `tar exited ${code}`}`);
   }
 
-  /** Moves a directory to the pool's trash (emptied in the background), or removes it here when it can't. */
-  private discard(poolSource: string, path: string, label: string): void {
+  /**
+   * Removes a volume, snapshot or image tree (or a directory of snapshots): moved to the pool's trash (emptied in
+   * the background), or removed here when it can't.
+   */
+  protected async removeTree(poolSource: string, path: string, label: string): Promise<void> {
     const trash = join(poolSource, 'images', '.trash');
     try {
       mkdirSync(trash, { recursive: true, mode: 0o700 });
@@ -527,14 +543,14 @@ export class DirStorage implements StorageDriver {
   async deleteVolume(req: AgentVolumeDeleteRequest): Promise<void> {
     const path = this.volumePath(req.volume);
     const snapshots = this.snapshotsDir(req.volume);
-    if (existsSync(snapshots)) this.discard(req.volume.poolSource, snapshots, `${req.volume.type}-snapshots.${req.volume.name}`);
+    if (existsSync(snapshots)) await this.removeTree(req.volume.poolSource, snapshots, `${req.volume.type}-snapshots.${req.volume.name}`);
     try {
       if (!lstatSync(path).isDirectory()) throw badRequest(`Volume path "${path}" is not a directory`);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    this.discard(req.volume.poolSource, path, `${req.volume.type}.${req.volume.name}`);
+    await this.removeTree(req.volume.poolSource, path, `${req.volume.type}.${req.volume.name}`);
   }
 
   /** Removes what is in the pool's trash, in the background; one worker per pool. */
@@ -573,6 +589,11 @@ export class DirStorage implements StorageDriver {
         }
       }
     })().finally(() => this.trashWorkers.delete(poolSource));
+  }
+
+  /** dir pools have no quotas (LXD's needs project quotas, which this host's file systems lack): accepted, ignored. */
+  async setQuota(req: AgentVolumeQuotaRequest): Promise<void> {
+    this.volumePath(req.volume);
   }
 
   async renameVolume(req: AgentVolumeRenameRequest): Promise<void> {

@@ -1,4 +1,5 @@
-// What the agent's routes need from a storage driver. One driver per file: dir.storage.ts.
+// What the agent's routes need from a storage driver. One driver per file: dir.storage.ts, btrfs.storage.ts (LVM,
+// ZFS and Ceph would slot in beside them; this kernel has none of their parts).
 import type {
   AgentImageDeleteRequest,
   AgentImageUnpackRequest,
@@ -14,6 +15,7 @@ import type {
   AgentBackupImportRequest,
   AgentSnapshotRenameRequest,
   AgentSnapshotRequest,
+  AgentVolumeQuotaRequest,
 } from '@lxdts/api-types';
 
 export interface StorageDriver {
@@ -38,4 +40,6 @@ export interface StorageDriver {
   importBackup(request: AgentBackupImportRequest): Promise<void>;
   /** Replaces the volume's content with the snapshot's. */
   restoreSnapshot(request: AgentSnapshotRequest): Promise<void>;
+  /** Limits the volume's size (root disk `size`); a driver without quotas accepts and ignores it, as LXD's dir. */
+  setQuota(request: AgentVolumeQuotaRequest): Promise<void>;
 }

@@ -1,15 +1,10 @@
 // Storage endpoints for copies, snapshots and publishing: POST /storage/:driver/volume/copy, /volume/export-image and
 // /snapshot/{create,delete,rename,restore}.
-import type { AgentImageCompression, AgentVolumeRef, AgentVolumeType } from '@lxdts/api-types';
+import type { AgentImageCompression } from '@lxdts/api-types';
 import { badRequest, notFound } from '../errors.js';
-import { type Json, asObject, int, str, stringArray, stringMap } from '../server/body.js';
+import { type Json, asObject, int, str, stringArray, stringMap, volumeRef } from '../server/body.js';
 import type { AgentRoute } from '../server/http-server.js';
 import type { StorageDriver } from './storage-driver.js';
-
-function volumeRef(o: Json, key: string): AgentVolumeRef {
-  const v = asObject(o[key], `"${key}"`);
-  return { poolSource: str(v, 'poolSource'), type: str(v, 'type') as AgentVolumeType, name: str(v, 'name') };
-}
 
 /** An id shift ({uid, gid, range}, all positive) under `key`, as `{ [key]: shift }`, or nothing. */
 function shiftOf<K extends string>(o: Json, key: K): { [P in K]?: { uid: number; gid: number; range: number } } {
@@ -76,6 +71,14 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
       handler: async ({ params, body }) => {
         const o = asObject(body ?? {});
         await driver(params['driver']).importBackup({ volume: volumeRef(o, 'volume'), snapshots: stringArray(o, 'snapshots'), file: str(o, 'file'), ...shiftOf(o, 'unshift') });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/storage/:driver/volume/quota',
+      handler: async ({ params, body }) => {
+        const o = asObject(body ?? {});
+        await driver(params['driver']).setQuota({ volume: volumeRef(o, 'volume'), size: int(o, 'size') });
       },
     },
     {

@@ -1,11 +1,23 @@
-// Storage endpoints, one set per driver: /storage/:driver/... (only `dir` for now).
+// Storage endpoints, one set per driver: /storage/:driver/... (`dir` and `btrfs`).
 // Paths are built by the agent from the pool source and LXD's layout; names never contain '/'.
 
 export type AgentVolumeType = 'containers' | 'custom';
 
-export interface AgentVolumeRef {
-  /** Absolute pool source directory (the pool's `source` config). */
+/** The storage drivers the agent runs. */
+export type AgentStorageDriverName = 'dir' | 'btrfs';
+
+/** Where a pool's volumes live on this host, and which driver handles them. */
+export interface AgentPoolRef {
+  /**
+   * Absolute directory holding the pool's layout: a dir pool's `source`; a btrfs pool's mount point
+   * (`$LXD_DIR/storage-pools/<name>`).
+   */
   poolSource: string;
+  /** 'dir' when absent. */
+  driver?: AgentStorageDriverName;
+}
+
+export interface AgentVolumeRef extends AgentPoolRef {
   type: AgentVolumeType;
   /** Volume name as LXD stores it on disk: `<project>_<name>` outside the default project. */
   name: string;
@@ -90,8 +102,7 @@ export interface AgentVolumeRenameRequest {
  * (metadata.yaml, templates/, rootfs/). Unified image: `imageFile` only (tarball). Split image: `imageFile` is the
  * metadata tarball and `rootfsFile` the rootfs (squashfs or tarball). Tarballs may be plain, gzip, xz, bzip2 or zstd.
  */
-export interface AgentImageUnpackRequest {
-  poolSource: string;
+export interface AgentImageUnpackRequest extends AgentPoolRef {
   fingerprint: string;
   imageFile: string;
   rootfsFile?: string;
@@ -104,8 +115,7 @@ export interface AgentImageUnpackResult {
 }
 
 /** POST /storage/:driver/image/delete */
-export interface AgentImageDeleteRequest {
-  poolSource: string;
+export interface AgentImageDeleteRequest extends AgentPoolRef {
   fingerprint: string;
 }
 
@@ -183,4 +193,40 @@ export interface AgentPoolDeleteRequest {
 /** POST /storage/dir/pool/resources: statfs of the source, as ResourcesStoragePool. */
 export interface AgentPoolResourcesRequest {
   source: string;
+}
+
+// btrfs pools: a btrfs file system mounted at `$LXD_DIR/storage-pools/<name>` holding the dir layout, each volume,
+// image and snapshot a subvolume.
+
+/**
+ * POST /storage/btrfs/pool/create. Without `source`, a sparse loop file `loopFile` of `size` bytes is made and
+ * formatted. With `source`: an existing directory on a btrfs file system (bind-mounted) or a block device (formatted
+ * when it holds no file system).
+ */
+export interface AgentBtrfsPoolCreateRequest {
+  mountPoint: string;
+  loopFile?: string;
+  size?: number;
+  source?: string;
+  mountOptions?: string;
+}
+
+export interface AgentBtrfsPoolCreated {
+  /** What `source` became: the loop file, the directory, or the block device. */
+  source: string;
+}
+
+/** POST /storage/btrfs/pool/mount (idempotent; at daemon start) and /storage/btrfs/pool/delete. */
+export interface AgentBtrfsPoolRequest {
+  mountPoint: string;
+  source: string;
+  mountOptions?: string;
+  /** delete: the loop file (or source directory) the pool created, removed after unmounting. */
+  owned?: string;
+}
+
+/** POST /storage/:driver/volume/quota: btrfs limits the volume's referenced bytes (0: no limit). */
+export interface AgentVolumeQuotaRequest {
+  volume: AgentVolumeRef;
+  size: number;
 }
