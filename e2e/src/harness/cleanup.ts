@@ -1,6 +1,7 @@
 // Last-resort cleanup: whatever a test file leaves registered here (temp dirs, child processes) is removed or
 // killed when the process exits, even on a signal or an uncaught error. Normal cleanup happens in after() hooks.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,7 +18,10 @@ function sweep(): void {
     }
   }
   pids.clear();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    unmountUnder(d);
+    rmSync(d, { recursive: true, force: true });
+  }
   dirs.clear();
 }
 
@@ -41,7 +45,28 @@ export function makeTempDir(prefix: string): string {
   return d;
 }
 
+/**
+ * Unmounts what a daemon left mounted under `dir` (a btrfs pool of a test that failed midway), deepest first, so
+ * that removing the directory never reaches into a mounted file system. Loop devices detach with their mount.
+ */
+export function unmountUnder(dir: string): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .map((p) => p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', [m], { stdio: 'ignore' });
+    } catch {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    }
+  }
+}
+
 export function removeTempDir(dir: string): void {
+  unmountUnder(dir);
   rmSync(dir, { recursive: true, force: true });
   dirs.delete(dir);
 }

@@ -69,7 +69,7 @@ describe('AgentClient', () => {
     await client.unpackImage({ poolSource: '/p', fingerprint: 'f', imageFile: '/i' });
     await client.createVolume({ volume: { poolSource: '/p', type: 'containers', name: 'c1' } });
     await client.renameVolume({ volume: { poolSource: '/p', type: 'containers', name: 'c1' }, newName: 'c2' });
-    await client.deleteVolume({ volume: { poolSource: '/p', type: 'containers', name: 'c2' } }, 'btrfs');
+    await client.deleteVolume({ volume: { poolSource: '/p', driver: 'btrfs', type: 'containers', name: 'c2' } });
     await client.deleteImage({ poolSource: '/p', fingerprint: 'f' });
     assert.deepEqual(
       seen.map((s) => `${s.method} ${s.url}`),

@@ -6,6 +6,7 @@ import type {
   AgentTemplatesApplyRequest,
   AgentTemplatesApplyResult,
   AgentVolumeCopyRequest,
+  AgentVolumeQuotaRequest,
   AgentVolumeImageExportRequest,
   AgentVolumeImageExportResult,
 } from '@lxdts/api-types';
@@ -16,6 +17,9 @@ import {
   type AgentFilePushResult,
   type AgentFileRequest,
   type AgentLogList,
+  type AgentBtrfsPoolCreateRequest,
+  type AgentBtrfsPoolCreated,
+  type AgentBtrfsPoolRequest,
   type AgentPoolCreateRequest,
   type AgentPoolCreated,
   type AgentPoolDeleteRequest,
@@ -141,6 +145,25 @@ export class AgentClient {
     return this.call<ResourcesStoragePool>('POST', '/storage/dir/pool/resources', req);
   }
 
+  /** A btrfs pool's file system made and mounted (a loop file, a btrfs directory or a block device). */
+  createBtrfsPool(req: AgentBtrfsPoolCreateRequest): Promise<AgentBtrfsPoolCreated> {
+    return this.call<AgentBtrfsPoolCreated>('POST', '/storage/btrfs/pool/create', req, { timeoutMs: 0 });
+  }
+
+  /** Mounts a btrfs pool unless it is mounted (daemon start). */
+  async mountBtrfsPool(req: AgentBtrfsPoolRequest): Promise<void> {
+    await this.call('POST', '/storage/btrfs/pool/mount', req);
+  }
+
+  /** Unmounts a btrfs pool and removes the loop file (`owned`) or the layout in its source directory. */
+  async deleteBtrfsPool(req: AgentBtrfsPoolRequest): Promise<void> {
+    await this.call('POST', '/storage/btrfs/pool/delete', req, { timeoutMs: 0 });
+  }
+
+  async btrfsPoolResources(mountPoint: string): Promise<ResourcesStoragePool> {
+    return this.call<ResourcesStoragePool>('POST', '/storage/btrfs/pool/resources', { mountPoint });
+  }
+
   /** Removes a log file; 404 `not_found` when absent. */
   async deleteLog(lxcName: string, file: string): Promise<void> {
     await this.call('POST', `${agentLogPath(lxcName, file)}/delete`);
@@ -190,52 +213,57 @@ export class AgentClient {
     return this.call('POST', `/instances/${enc(lxcName)}/exec-simple`, req, options);
   }
 
-  unpackImage(req: AgentImageUnpackRequest, driver = 'dir'): Promise<AgentImageUnpackResult> {
-    return this.call('POST', `/storage/${enc(driver)}/image/unpack`, req);
+  unpackImage(req: AgentImageUnpackRequest): Promise<AgentImageUnpackResult> {
+    return this.call('POST', `/storage/${enc(req.driver ?? 'dir')}/image/unpack`, req);
   }
 
-  async deleteImage(req: AgentImageDeleteRequest, driver = 'dir'): Promise<void> {
-    await this.call('POST', `/storage/${enc(driver)}/image/delete`, req);
+  async deleteImage(req: AgentImageDeleteRequest): Promise<void> {
+    await this.call('POST', `/storage/${enc(req.driver ?? 'dir')}/image/delete`, req);
   }
 
-  createVolume(req: AgentVolumeCreateRequest, driver = 'dir'): Promise<AgentVolumeCreateResult> {
-    return this.call('POST', `/storage/${enc(driver)}/volume/create`, req);
+  createVolume(req: AgentVolumeCreateRequest): Promise<AgentVolumeCreateResult> {
+    return this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/create`, req);
   }
 
-  async deleteVolume(req: AgentVolumeDeleteRequest, driver = 'dir'): Promise<void> {
-    await this.call('POST', `/storage/${enc(driver)}/volume/delete`, req);
+  async deleteVolume(req: AgentVolumeDeleteRequest): Promise<void> {
+    await this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/delete`, req);
   }
 
-  async renameVolume(req: AgentVolumeRenameRequest, driver = 'dir'): Promise<void> {
-    await this.call('POST', `/storage/${enc(driver)}/volume/rename`, req);
+  async renameVolume(req: AgentVolumeRenameRequest): Promise<void> {
+    await this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/rename`, req);
   }
 
   /** Snapshot operations on a volume (`create`/`delete`/`restore`: dir copies, no time limit). */
-  async snapshot(action: 'create' | 'delete' | 'restore', req: AgentSnapshotRequest, driver = 'dir'): Promise<void> {
-    await this.call('POST', `/storage/${enc(driver)}/snapshot/${action}`, req, { timeoutMs: 0 });
+  async snapshot(action: 'create' | 'delete' | 'restore', req: AgentSnapshotRequest): Promise<void> {
+    await this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/snapshot/${action}`, req, { timeoutMs: 0 });
   }
 
   /** LXD's backup tarball of a volume (and snapshots) into a file; no time limit. */
-  async exportBackup(req: AgentBackupExportRequest, driver = 'dir'): Promise<void> {
-    await this.call('POST', `/storage/${enc(driver)}/backup/export`, req, { timeoutMs: 0 });
+  async exportBackup(req: AgentBackupExportRequest): Promise<void> {
+    await this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/backup/export`, req, { timeoutMs: 0 });
   }
 
-  async importBackup(req: AgentBackupImportRequest, driver = 'dir'): Promise<void> {
-    await this.call('POST', `/storage/${enc(driver)}/backup/import`, req, { timeoutMs: 0 });
+  async importBackup(req: AgentBackupImportRequest): Promise<void> {
+    await this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/backup/import`, req, { timeoutMs: 0 });
   }
 
-  async renameSnapshot(req: AgentSnapshotRenameRequest, driver = 'dir'): Promise<void> {
-    await this.call('POST', `/storage/${enc(driver)}/snapshot/rename`, req);
+  async renameSnapshot(req: AgentSnapshotRenameRequest): Promise<void> {
+    await this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/snapshot/rename`, req);
   }
 
   /** A new volume as a copy of another (lxc copy); no time limit, a big rootfs takes a while. */
-  copyVolume(req: AgentVolumeCopyRequest, driver = 'dir'): Promise<AgentVolumeCreateResult> {
-    return this.call('POST', `/storage/${enc(driver)}/volume/copy`, req);
+  copyVolume(req: AgentVolumeCopyRequest): Promise<AgentVolumeCreateResult> {
+    return this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/copy`, req);
   }
 
   /** Packs a volume into a unified image tarball (lxc publish). */
-  exportImage(req: AgentVolumeImageExportRequest, driver = 'dir'): Promise<AgentVolumeImageExportResult> {
-    return this.call('POST', `/storage/${enc(driver)}/volume/export-image`, req);
+  exportImage(req: AgentVolumeImageExportRequest): Promise<AgentVolumeImageExportResult> {
+    return this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/export-image`, req);
+  }
+
+  /** Sets the volume's size limit (root disk `size`; 0: none). */
+  async setQuota(req: AgentVolumeQuotaRequest): Promise<void> {
+    await this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/quota`, req, { timeoutMs: 0 });
   }
 
   /** Renders the image templates of an instance volume for the given triggers (before a start). */

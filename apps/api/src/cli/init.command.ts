@@ -53,6 +53,8 @@ async function autoPreseed(client: LocalClient, flags: Record<string, string | b
     const backend = typeof flags['storage-backend'] === 'string' ? flags['storage-backend'] : 'dir';
     const config: Record<string, string> = {};
     if (typeof flags['storage-pool'] === 'string') config['source'] = flags['storage-pool'];
+    // lxd init's loop size in GiB (btrfs).
+    if (typeof flags['storage-create-loop'] === 'string') config['size'] = `${flags['storage-create-loop']}GiB`;
     preseed.storage_pools!.push({ name: 'default', driver: backend, config, description: '' });
     const profile = await client.sync<{ devices: Record<string, Record<string, string>> }>('GET', '/1.0/profiles/default');
     if (!profile.devices['root']) {

@@ -15,7 +15,7 @@ Commands:
   daemon [--group G] [--logfile F] [--debug] [--verbose]   Run the daemon (LXD_DIR, default /var/lib/lxdts)
   waitready [--timeout SECONDS]                            Wait until the daemon is ready
   shutdown [--timeout SECONDS]                             Ask the daemon to stop
-  init --auto [--network-address A] [--network-port P] [--storage-backend dir] [--trust-password PW]
+  init --auto [--network-address A] [--network-port P] [--storage-backend dir|btrfs] [--storage-create-loop GiB] [--trust-password PW]
        | --preseed (YAML on stdin) | --dump                 Configure the daemon, as lxd init
   sql local|global "<query>"                               Run SQL against the database
   cluster list-database | remove-raft-node ADDRESS | recover-from-quorum-loss [--quiet]
@@ -23,7 +23,7 @@ Commands:
   version                                                  Print the version
 `;
 
-const BOOLEANS = ['debug', 'verbose', 'auto', 'preseed', 'dump', 'help', 'h', 'force', 'storage-create-loop', 'quiet'];
+const BOOLEANS = ['debug', 'verbose', 'auto', 'preseed', 'dump', 'help', 'h', 'force', 'quiet'];
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

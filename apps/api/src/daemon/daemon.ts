@@ -1,4 +1,5 @@
 // Starts one lxdts daemon: store, Nest app on the unix socket, HTTPS when configured, events websocket.
+import { StoragePoolsService } from '../storage-pools/storage-pools.service.js';
 import 'reflect-metadata';
 import { appendFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -177,6 +178,8 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   heartbeat.start();
   const eventRelay = app.get(EventRelay, { strict: false });
   eventRelay.start();
+  // btrfs pools' file systems are mounted before the instances on them start (after a reboot they are not).
+  await app.get(StoragePoolsService, { strict: false }).mountAll();
   const power = app.get(InstancePowerService, { strict: false });
   await power.restore((msg) => log.warn(msg));
   internal.ready = true;

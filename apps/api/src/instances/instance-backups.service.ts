@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
-import type { InstanceBackup, InstanceBackupsPost, Operation } from '@lxdts/api-types';
+import type { AgentVolumeRef, InstanceBackup, InstanceBackupsPost, Operation } from '@lxdts/api-types';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { AgentClient } from '../agent/agent.client.js';
 import type { Identity } from '../auth/identity.js';
@@ -191,9 +191,9 @@ export class InstanceBackupsService {
       resources: this.instances.resources({ project, name: plan.name }),
       run: async () => {
         try {
-          await this.instances.createFromBackup(project, plan, async (row: InstanceRow, poolSource: string) => {
+          await this.instances.createFromBackup(project, plan, async (row: InstanceRow, volume: AgentVolumeRef) => {
             await this.agent.importBackup({
-              volume: { poolSource, type: 'containers', name: lxcNameOf(row.project, row.name) },
+              volume,
               snapshots: plan.snapshots.map((s) => s.name),
               file: staging,
               ...(plan.unshift ? { unshift: plan.unshift } : {}),
@@ -225,9 +225,9 @@ export class InstanceBackupsService {
   }
 
   private async volumeOf(row: InstanceRow) {
-    const poolSource = await this.instances.rootPoolSource(row);
-    if (!poolSource) throw badRequest('The instance has no root disk on a storage pool');
-    return { poolSource, type: 'containers' as const, name: lxcNameOf(row.project, row.name) };
+    const volume = await this.instances.rootVolume(row);
+    if (!volume) throw badRequest('The instance has no root disk on a storage pool');
+    return volume;
   }
 
   /** LXD's backup/index.yaml: name, backend, pool, snapshots, and the config LXD would need to recreate it all. */
@@ -236,12 +236,14 @@ export class InstanceBackupsService {
     const { snapshots, backups: _backups, state: _state, ...container } = inst as typeof inst & { snapshots?: unknown; backups?: unknown; state?: unknown };
     const { devices } = await this.instances.expanded(row);
     const poolName = rootDisk(devices)?.pool ?? '';
-    const source = (await this.instances.rootPoolSource(row)) ?? '';
+    const pool = await this.instances.rootPool(row);
+    const driver = pool?.driver ?? 'dir';
+    const source = pool?.poolSource ?? '';
     const profiles = await this.instances.profilesOf(row);
     const snapList = ((snapshots as { name: string; created_at: string; expires_at: string }[] | null) ?? []).filter((s) => snapshotNames.includes(s.name));
     const info = {
       name: row.name,
-      backend: 'dir',
+      backend: driver,
       pool: poolName,
       ...(snapshotNames.length ? { snapshots: snapshotNames } : {}),
       optimized: false,
@@ -250,7 +252,7 @@ export class InstanceBackupsService {
       config: {
         container: container,
         snapshots: snapList,
-        pool: { config: { source }, description: '', name: poolName, driver: 'dir', used_by: [], status: 'Created', locations: ['none'] },
+        pool: { config: { source }, description: '', name: poolName, driver, used_by: [], status: 'Created', locations: ['none'] },
         profiles: profiles.map((p: ProfileData) => ({ config: p.config, description: '', devices: p.devices, name: p.name, used_by: [] })),
         volume: {
           config: {},

@@ -73,8 +73,8 @@ export class InstancePublishService implements OnModuleInit {
     const lxcName = lxcNameOf(row.project, row.name);
     if ((await this.instances.statusOf(lxcName)).status !== 'Stopped') throw badRequest('Cannot export a running instance as an image');
     const { devices } = await this.instances.expanded(row);
-    const poolSource = await this.instances.repo.poolSource(rootDisk(devices)?.pool ?? '');
-    if (!poolSource) throw badRequest(`The storage pool of instance "${name}" has no source`);
+    const poolRef = await this.instances.repo.pool(rootDisk(devices)?.pool ?? '');
+    if (!poolRef) throw badRequest(`The storage pool of instance "${name}" has no source`);
     const project = await this.projects.row(row.project);
     const compression = publishCompression(
       ctx.request.compression_algorithm,
@@ -83,7 +83,7 @@ export class InstancePublishService implements OnModuleInit {
     );
     const properties = ctx.request.properties ?? {};
     await this.instances.agent.exportImage({
-      volume: { poolSource, type: 'containers', name: lxcName },
+      volume: { ...poolRef, type: 'containers', name: lxcName },
       targetFile: ctx.tarballPath,
       compression,
       architecture: row.architecture,

@@ -190,6 +190,8 @@ export class InstanceSnapshotsService {
         await this.repo.transaction((tx) =>
           this.instances.repo.update(tx, row.id, { config, devices: snap.devices, profileIds, description: row.description, ephemeral: row.ephemeral }),
         );
+        // The restored volume is a new subvolume on btrfs: its size limit is set again.
+        await this.instances.applyRootSize(volume, (await this.instances.expanded(await this.instances.find(row.project, row.name))).devices);
         if (wasRunning) await this.power.start(await this.instances.find(row.project, row.name), undefined);
         this.instances.lifecycle('instance-restored', row.project, row.name, identity, { snapshot: snap.name });
       },
@@ -204,9 +206,9 @@ export class InstanceSnapshotsService {
   }
 
   private async volumeOf(row: InstanceRow) {
-    const poolSource = await this.instances.rootPoolSource(row);
-    if (!poolSource) throw badRequest('The instance has no root disk on a storage pool');
-    return { poolSource, type: 'containers' as const, name: lxcNameOf(row.project, row.name) };
+    const volume = await this.instances.rootVolume(row);
+    if (!volume) throw badRequest('The instance has no root disk on a storage pool');
+    return volume;
   }
 
   /** `snapshots.expiry` (e.g. `2d`, `1w 3H`): LXD's units S, M (minutes), H, d, w, m (months), y. */

@@ -1,7 +1,7 @@
 // The only SQL of instances: rows, config, devices, profile links and the instance's storage volume row.
 import { Inject, Injectable } from '@nestjs/common';
 import { type Db, ReadCache, type Store, type Tx } from '@lxdts/raft-store';
-import type { Devices } from '@lxdts/api-types';
+import type { AgentPoolRef, Devices } from '@lxdts/api-types';
 import { STORE } from '../daemon/tokens.js';
 import { configMap, devicesFromRows } from '../projects/config-rows.js';
 import { localMember } from '../cluster/local-member.js';
@@ -170,22 +170,33 @@ export class InstancesRepository {
     return (await db.selectFrom('storage_pools').select('id').where('name', '=', name).executeTakeFirst())?.id;
   }
 
-  poolSource(name: string, db: Db = this.db): Promise<string | undefined> {
-    return this.cache.get(`poolSource\0${name}`, db, () => this.loadPoolSource(name, db));
+  /** Where the pool's volumes live on this member and its driver, for the agent; undefined for an unknown pool. */
+  pool(name: string, db: Db = this.db): Promise<AgentPoolRef | undefined> {
+    return this.cache.get(`pool\0${name}`, db, () => this.loadPool(name, db));
   }
 
-  private async loadPoolSource(name: string, db: Db): Promise<string | undefined> {
-    const row = await db
+  /** The directory holding the pool's volumes on this member. */
+  async poolSource(name: string, db: Db = this.db): Promise<string | undefined> {
+    return (await this.pool(name, db))?.poolSource;
+  }
+
+  private async loadPool(name: string, db: Db): Promise<AgentPoolRef | undefined> {
+    const rows = await db
       .selectFrom('storage_pools_config')
       .innerJoin('storage_pools', 'storage_pools.id', 'storage_pools_config.storage_pool_id')
-      .select('storage_pools_config.value')
+      .select(['storage_pools_config.key', 'storage_pools_config.value', 'storage_pools.driver'])
       .where('storage_pools.name', '=', name)
-      .where('storage_pools_config.key', '=', 'source')
+      // A btrfs pool's volumes are under its mount point; a dir pool's under its source.
+      .where('storage_pools_config.key', 'in', ['source', 'lxdts.volumes'])
       // Each member has its own source; a pool-wide one (node_id NULL) otherwise.
       .where((eb) => eb.or([eb('storage_pools_config.node_id', '=', localMember.nodeId), eb('storage_pools_config.node_id', 'is', null)]))
       .orderBy('storage_pools_config.node_id', 'desc')
-      .executeTakeFirst();
-    return row?.value;
+      .execute();
+    const driver = rows[0]?.driver;
+    if (driver === undefined) return undefined;
+    const row = rows.find((r) => r.key === (driver === 'btrfs' ? 'lxdts.volumes' : 'source'));
+    if (!row) return undefined;
+    return driver === 'btrfs' ? { poolSource: row.value, driver: 'btrfs' } : { poolSource: row.value };
   }
 
   async poolNames(db: Db = this.db): Promise<Set<string>> {

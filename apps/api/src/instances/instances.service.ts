@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import type { AgentIdmap, AgentInstanceSpec, AgentInstanceState, Devices, Instance, InstanceFull, InstancePut, InstanceSnapshot, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
+import type { AgentIdmap, AgentInstanceSpec, AgentPoolRef, AgentVolumeRef, AgentInstanceState, Devices, Instance, InstanceFull, InstancePut, InstanceSnapshot, InstanceState, InstancesPost, Operation } from '@lxdts/api-types';
 import type { AgentClient } from '../agent/agent.client.js';
 import { type Identity, canAccessProject } from '../auth/identity.js';
 import type { DaemonPaths } from '../daemon/paths.js';
@@ -13,12 +13,13 @@ import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
 import { localMember } from '../cluster/local-member.js';
 import { remoteInstanceStates } from '../cluster/member-states.js';
 import { EventsService } from '../events/events.service.js';
-import { badRequest, conflict, notFound } from '../http/api-error.js';
+import { ApiError, badRequest, conflict, notFound } from '../http/api-error.js';
 import { checkEtag } from '../http/etag.js';
 import { matchesFilter, parseFilter } from '../http/filter.js';
 import { ImagesService } from '../images/images.service.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { apiUrl } from '../projects/api-url.js';
+import { parseByteSize } from '../projects/config-validators.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { expandConfig, expandDevices, lxcNameOf, rootDisk, validateInstanceName } from './instance-expansion.js';
 import type { InstanceTarget, InstanceTargetResolver } from './instance-target.js';
@@ -113,8 +114,8 @@ export class InstancesService implements InstanceTargetResolver {
   onModuleInit(): void {
     this.images.registerDeleteHook(async (fingerprint: string) => {
       for (const pool of await this.repo.poolNames()) {
-        const poolSource = await this.repo.poolSource(pool);
-        if (poolSource) await this.agent.deleteImage({ poolSource, fingerprint }).catch(() => undefined);
+        const poolRef = await this.repo.pool(pool);
+        if (poolRef) await this.agent.deleteImage({ ...poolRef, fingerprint }).catch(() => undefined);
       }
     });
   }
@@ -295,7 +296,7 @@ export class InstancesService implements InstanceTargetResolver {
     // image_profiles: without an explicit list, an image's profiles apply (else the default profile).
     const profileNames = post.profiles ?? (image && image.image.profiles.length ? image.image.profiles : ['default']);
     const config: Record<string, string> = { ...post.config };
-    const { ordered, poolId, poolSource } = await this.checkNew(project, { ...config }, post.devices, profileNames);
+    const { ordered, poolId, poolRef } = await this.checkNew(project, { ...config }, post.devices, profileNames);
     if (image) {
       for (const [k, v] of Object.entries(image.image.properties)) config[`image.${k}`] = v;
       config['volatile.base_image'] = image.image.fingerprint;
@@ -314,7 +315,7 @@ export class InstancesService implements InstanceTargetResolver {
       project,
       resources: this.resources({ project, name: post.name }),
       run: async () => {
-        const volume = { poolSource, type: 'containers' as const, name: lxcName };
+        const volume = { ...poolRef, type: 'containers' as const, name: lxcName };
         try {
           if (image) {
             // One request: the agent unpacks the image into the pool first when it isn't there yet.
@@ -328,6 +329,7 @@ export class InstancesService implements InstanceTargetResolver {
           } else {
             await this.agent.createVolume({ volume });
           }
+          await this.applyRootSize(volume, expandDevices(ordered, devices));
         } catch (err) {
           await this.undoCreate(projectId, post.name, volume);
           throw err;
@@ -357,13 +359,14 @@ export class InstancesService implements InstanceTargetResolver {
     const snapshots = fromSnapshot || from.instance_only || from.container_only ? [] : await this.snapshots.list(src.id);
     const plan = planCopy(fromSnapshot ?? src, { config: post.config, devices: post.devices });
     const profileNames = post.profiles ?? src.profiles;
-    const { ordered, poolId, poolSource } = await this.checkNew(project, plan.config, plan.devices, profileNames);
+    const { ordered, poolId, poolRef } = await this.checkNew(project, plan.config, plan.devices, profileNames);
     // The copied files keep the source's map (volatile.last_state.idmap came with the copy).
     const { 'volatile.last_state.idmap': _copiedState, ...created } = createdIdmapKeys(await this.idmapFor(expandConfig(ordered, plan.config)));
     Object.assign(plan.config, created);
     const srcLxcName = lxcNameOf(src.project, src.name);
-    const srcPoolSource = await this.repo.poolSource(rootDisk((await this.expanded(src)).devices)?.pool ?? '');
-    if (!srcPoolSource) throw badRequest(`The storage pool of instance "${src.name}" has no source`);
+    const srcPool = await this.repo.pool(rootDisk((await this.expanded(src)).devices)?.pool ?? '');
+    if (!srcPool) throw badRequest(`The storage pool of instance "${src.name}" has no source`);
+    if ((srcPool.driver ?? 'dir') !== (poolRef.driver ?? 'dir')) throw badRequest('Copies between storage pools of different drivers are not supported yet');
     await this.reserve(projectId, {
       name: post.name,
       architecture: src.architecture,
@@ -381,7 +384,7 @@ export class InstancesService implements InstanceTargetResolver {
       project,
       resources: this.resources({ project, name: post.name }, src),
       run: async () => {
-        const volume = { poolSource, type: 'containers' as const, name: lxcName };
+        const volume = { ...poolRef, type: 'containers' as const, name: lxcName };
         let frozen = false;
         try {
           if (!fromSnapshot && (await this.statusOf(srcLxcName)).status === 'Running') {
@@ -391,10 +394,11 @@ export class InstancesService implements InstanceTargetResolver {
           }
           await this.agent.copyVolume({
             volume,
-            source: { poolSource: srcPoolSource, type: 'containers', name: srcLxcName },
+            source: { ...srcPool, type: 'containers', name: srcLxcName },
             ...(fromSnapshot ? { sourceSnapshot: fromSnapshot.name } : {}),
             ...(snapshots.length ? { snapshots: snapshots.map((s) => s.name) } : {}),
           });
+          await this.applyRootSize(volume, expandDevices(ordered, plan.devices));
           if (snapshots.length) {
             const copy = await this.find(project, post.name);
             await this.repo.transaction(async (tx) => {
@@ -440,9 +444,23 @@ export class InstancesService implements InstanceTargetResolver {
     });
     const pool = rootDisk(expandedDevices)!.pool;
     const poolId = (await this.repo.poolId(pool))!;
-    const poolSource = await this.repo.poolSource(pool);
-    if (!poolSource) throw badRequest(`Storage pool "${pool}" has no source`);
-    return { ordered, pool, poolId, poolSource };
+    const poolRef = await this.repo.pool(pool);
+    if (!poolRef) throw badRequest(`Storage pool "${pool}" has no source`);
+    return { ordered, pool, poolId, poolRef };
+  }
+
+  /** The root disk's `size` as the volume's quota (btrfs qgroup limit; dir pools have none, as LXD's here). */
+  async applyRootSize(volume: AgentVolumeRef, devices: Devices): Promise<void> {
+    if ((volume.driver ?? 'dir') === 'dir') return;
+    const root = rootDisk(devices);
+    const size = (root && devices[root.name]?.['size']) || '';
+    let bytes = 0;
+    try {
+      bytes = size === '' ? 0 : parseByteSize(size);
+    } catch (err) {
+      throw badRequest(`Invalid root disk size "${size}": ${(err as Error).message}`);
+    }
+    await this.agent.setQuota({ volume, size: bytes });
   }
 
   /** Reserves the name: the row (and its volume row) exist before any storage work starts. */
@@ -456,7 +474,7 @@ export class InstancesService implements InstanceTargetResolver {
   }
 
   /** A failed creation leaves nothing: the (partial) volume and the rows go. */
-  private async undoCreate(projectId: number, name: string, volume: { poolSource: string; type: 'containers'; name: string }): Promise<void> {
+  private async undoCreate(projectId: number, name: string, volume: AgentVolumeRef): Promise<void> {
     await this.agent.deleteVolume({ volume }).catch(() => undefined);
     const row = await this.repo.find(projectId, name);
     if (row) await this.repo.transaction((tx) => this.repo.delete(tx, row));
@@ -488,8 +506,20 @@ export class InstancesService implements InstanceTargetResolver {
       networks: await this.repo.networkTypes(networkProject.id),
       networkProject: networkProject.name,
     });
-    const oldRoot = rootDisk((await this.expanded(row)).devices);
-    if (oldRoot && rootDisk(expandedDevices)?.pool !== oldRoot.pool) throw badRequest('Changing the root disk pool is not supported');
+    const oldDevices = (await this.expanded(row)).devices;
+    const oldRoot = rootDisk(oldDevices);
+    const newRoot = rootDisk(expandedDevices);
+    if (oldRoot && newRoot?.pool !== oldRoot.pool) throw badRequest('Changing the root disk pool is not supported');
+    // A new root size is the volume's new limit (applied first: a size the pool refuses changes nothing).
+    if (oldRoot && newRoot && (oldDevices[oldRoot.name]?.['size'] ?? '') !== (expandedDevices[newRoot.name]?.['size'] ?? '')) {
+      const volume = await this.rootVolume(row);
+      if (volume) {
+        await this.applyRootSize(volume, expandedDevices).catch((err: Error) => {
+          if (err instanceof ApiError) throw err;
+          throw badRequest(`Failed to set the root disk size: ${err.message}`);
+        });
+      }
+    }
     const lxcName = lxcNameOf(project, name);
     const status = await this.statusOf(lxcName);
     const live = status.status === 'Running' || status.status === 'Frozen';
@@ -521,10 +551,9 @@ export class InstancesService implements InstanceTargetResolver {
     const lxcName = lxcNameOf(project, name);
     if ((await this.statusOf(lxcName)).status !== 'Stopped') throw badRequest('Renaming of running instance not allowed');
     if (await this.repo.find(row.projectId, newName)) throw conflict(`Name "${newName}" already in use`);
-    const { devices } = await this.expanded(row);
-    const poolSource = (await this.repo.poolSource(rootDisk(devices)?.pool ?? '')) ?? '';
+    const volume = await this.rootVolume(row);
     const newLxcName = lxcNameOf(project, newName);
-    await this.agent.renameVolume({ volume: { poolSource, type: 'containers', name: lxcName }, newName: newLxcName });
+    if (volume) await this.agent.renameVolume({ volume, newName: newLxcName });
     await this.agent.rename(lxcName, newLxcName).catch(() => undefined);
     // Its backup files go along (LXD's backups/instances/<name>).
     const backups = join(this.paths.varDir, 'backups', 'instances');
@@ -537,29 +566,35 @@ export class InstancesService implements InstanceTargetResolver {
   async delete(project: string, name: string, identity: Identity): Promise<Operation> {
     const row = await this.find(project, name);
     const lxcName = lxcNameOf(project, name);
-    const [status, poolSource] = await Promise.all([this.statusOf(lxcName), this.rootPoolSource(row)]);
+    const [status, volume] = await Promise.all([this.statusOf(lxcName), this.rootVolume(row)]);
     if (status.status !== 'Stopped') throw badRequest('Instance is running');
     return this.operations.start({
       class: 'task',
       description: 'Deleting instance',
       project,
       resources: this.resources({ project, name }),
-      run: () => this.destroy(row, identity, poolSource),
+      run: () => this.destroy(row, identity, volume ?? null),
     });
   }
 
-  /** The source directory of the pool holding the instance's root volume (undefined without one). */
-  async rootPoolSource(row: InstanceRow): Promise<string | undefined> {
+  /** The pool holding the instance's root volume, for the agent (undefined without one). */
+  async rootPool(row: InstanceRow): Promise<AgentPoolRef | undefined> {
     const { devices } = await this.expanded(row);
-    return this.repo.poolSource(rootDisk(devices)?.pool ?? '');
+    return this.repo.pool(rootDisk(devices)?.pool ?? '');
+  }
+
+  /** The instance's root volume, for the agent (undefined without a root disk on a pool). */
+  async rootVolume(row: InstanceRow): Promise<AgentVolumeRef | undefined> {
+    const pool = await this.rootPool(row);
+    return pool ? { ...pool, type: 'containers', name: lxcNameOf(row.project, row.name) } : undefined;
   }
 
   /** Removes a stopped instance's container config, volume and rows. */
-  async destroy(row: InstanceRow, identity?: Identity, poolSource?: string): Promise<void> {
+  async destroy(row: InstanceRow, identity?: Identity, rootVolume?: AgentVolumeRef | null): Promise<void> {
     const lxcName = lxcNameOf(row.project, row.name);
-    const source = poolSource ?? (await this.rootPoolSource(row));
+    const volume = rootVolume === undefined ? await this.rootVolume(row) : rootVolume;
     // One request: the agent removes liblxc's files, then (the container being stopped, or it refuses) the volume.
-    await this.agent.delete(lxcName, source ? { volume: { poolSource: source, type: 'containers', name: lxcName } } : {});
+    await this.agent.delete(lxcName, volume ? { volume } : {});
     await this.repo.transaction((tx) => this.repo.delete(tx, row));
     rmSync(join(this.paths.varDir, 'backups', 'instances', lxcName), { recursive: true, force: true });
     this.lifecycle('instance-deleted', row.project, row.name, identity);
@@ -625,10 +660,11 @@ export class InstancesService implements InstanceTargetResolver {
    * An instance as a backup describes it: the row first (the backup's config, volatile keys included, as LXD keeps
    * them; stopped), then `fill` puts its files and snapshots in place; a failure takes everything back.
    */
-  async createFromBackup(project: string, plan: BackupInstance, fill: (row: InstanceRow, poolSource: string) => Promise<void>, identity: Identity): Promise<void> {
+  async createFromBackup(project: string, plan: BackupInstance, fill: (row: InstanceRow, volume: AgentVolumeRef) => Promise<void>, identity: Identity): Promise<void> {
     const projectId = await this.repo.projectId(project);
     if (projectId === undefined) throw notFound('Project not found');
-    const { ordered, poolId, poolSource } = await this.checkNew(project, { ...plan.config }, plan.devices, plan.profiles);
+    const { ordered, poolId, poolRef } = await this.checkNew(project, { ...plan.config }, plan.devices, plan.profiles);
+    const volume = { ...poolRef, type: 'containers' as const, name: lxcNameOf(project, plan.name) };
     const { 'volatile.last_state.power': _power, ...config } = plan.config;
     await this.reserve(projectId, {
       name: plan.name,
@@ -641,9 +677,10 @@ export class InstancesService implements InstanceTargetResolver {
       poolId,
     });
     try {
-      await fill(await this.find(project, plan.name), poolSource);
+      await fill(await this.find(project, plan.name), volume);
+      await this.applyRootSize(volume, expandDevices(ordered, plan.devices));
     } catch (err) {
-      await this.undoCreate(projectId, plan.name, { poolSource, type: 'containers', name: lxcNameOf(project, plan.name) });
+      await this.undoCreate(projectId, plan.name, volume);
       throw err;
     }
     this.lifecycle('instance-created', project, plan.name, identity);

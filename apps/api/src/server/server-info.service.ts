@@ -1,4 +1,5 @@
 // GET /1.0: the server's self-description. The static part (kernel, OS, certificate) is computed once.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname, release, machine } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
@@ -70,7 +71,10 @@ export class ServerInfoService {
       server_version: SERVER_VERSION,
       storage: '',
       storage_version: '',
-      storage_supported_drivers: [{ Name: 'dir', Version: '1', Remote: false }],
+      storage_supported_drivers: [
+        { Name: 'btrfs', Version: this.btrfsVersion(), Remote: false },
+        { Name: 'dir', Version: '1', Remote: false },
+      ],
     };
   }
 
@@ -90,6 +94,16 @@ export class ServerInfoService {
     const { member, tls } = this.cluster;
     if (!member.clustered || !tls) return {};
     return { server_clustered: true, server_name: member.name, certificate: tls.cert, certificate_fingerprint: tls.fingerprint };
+  }
+
+  /** btrfs-progs' version as LXD reports it ("6.2"); empty when the tools are missing. */
+  private btrfsVersion(): string {
+    try {
+      const out = execFileSync('btrfs', ['--version'], { encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] });
+      return /v(\d+(\.\d+)*)/.exec(out)?.[1] ?? '';
+    } catch {
+      return '';
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-// Configuration keys of `dir` storage pools (reference/storage_dir.md): the pool's own keys plus the `volume.*`
-// defaults for its volumes. `user.*` keys are free-form. Unknown keys are refused.
+// Configuration keys of `dir` and `btrfs` storage pools (reference/storage_dir.md, storage_btrfs.md): the pool's own
+// keys plus the `volume.*` defaults for its volumes. `user.*` keys are free-form. Unknown keys are refused.
 import { badRequest } from '../http/api-error.js';
 
 type Check = (value: string) => string | null;
@@ -43,13 +43,23 @@ export const DIR_POOL_KEYS: Readonly<Record<string, Check>> = {
   'volume.snapshots.schedule': schedule,
 };
 
-/** Keys that belong to one cluster member (stored with its node_id). */
-export const MEMBER_SPECIFIC_KEYS: ReadonlySet<string> = new Set(['source', 'volatile.initial_source']);
+/** btrfs: dir's keys, the loop file's size and the mount options. */
+export const BTRFS_POOL_KEYS: Readonly<Record<string, Check>> = {
+  ...DIR_POOL_KEYS,
+  size,
+  'btrfs.mount_options': (v) => (/^[A-Za-z0-9_=.:,+-]*$/.test(v) ? null : `Invalid mount options "${v}"`),
+};
 
-export function validateDirPoolConfig(config: Record<string, string>): void {
+const POOL_KEYS: Readonly<Record<string, Readonly<Record<string, Check>>>> = { dir: DIR_POOL_KEYS, btrfs: BTRFS_POOL_KEYS };
+
+/** Keys that belong to one cluster member (stored with its node_id). */
+export const MEMBER_SPECIFIC_KEYS: ReadonlySet<string> = new Set(['source', 'volatile.initial_source', 'size']);
+
+export function validatePoolConfig(driver: string, config: Record<string, string>): void {
+  const keys = POOL_KEYS[driver] ?? DIR_POOL_KEYS;
   for (const [key, value] of Object.entries(config)) {
     if (key.startsWith('user.')) continue;
-    const check = DIR_POOL_KEYS[key];
+    const check = keys[key];
     if (!check) throw badRequest(`Invalid option "${key}"`);
     const problem = check(value);
     if (problem) throw badRequest(`Invalid value for option "${key}": ${problem}`);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { AgentPoolCreateRequest, AgentPoolCreated, AgentPoolDeleteRequest, AgentPoolResourcesRequest, ResourcesStoragePool } from '@lxdts/api-types';
+import type { AgentBtrfsPoolCreated, AgentPoolCreateRequest, AgentPoolCreated, AgentPoolDeleteRequest, AgentPoolResourcesRequest, ResourcesStoragePool } from '@lxdts/api-types';
 import { type Store, SqliteStore } from '@lxdts/raft-store';
 import { AgentRequestError } from '../agent/agent.client.js';
 import { unixIdentity } from '../auth/identity.js';
@@ -48,6 +48,16 @@ class FakeDirPoolAgent implements DirPoolAgent {
   async deleteDirPool({ source, ownedRoot }: AgentPoolDeleteRequest): Promise<void> {
     this.calls.push({ op: 'delete', source, ownedRoot });
     if (this.failDelete) throw new AgentRequestError(500, 'internal', 'EBUSY: resource busy');
+  }
+
+  // btrfs pools are proved against a real file system (e2e/storage-btrfs.e2e.ts).
+  async createBtrfsPool(): Promise<AgentBtrfsPoolCreated> {
+    throw new Error('not in this test');
+  }
+  async mountBtrfsPool(): Promise<void> {}
+  async deleteBtrfsPool(): Promise<void> {}
+  async btrfsPoolResources(): Promise<ResourcesStoragePool> {
+    throw new Error('not in this test');
   }
 
   async dirPoolResources({ source }: AgentPoolResourcesRequest): Promise<ResourcesStoragePool> {
@@ -162,7 +172,7 @@ test('directories that cannot be removed after the row is gone are logged; the p
     await svc.delete('p1', who);
     assert.deepEqual(await svc.names(), []);
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /Storage pool "p1" deleted; removing its directories in '.*p1' failed: EBUSY/);
+    assert.match(warnings[0]!, /Storage pool "p1" deleted; removing its storage in '.*p1' failed: EBUSY/);
     assert.deepEqual(actions, ['storage-pool-created', 'storage-pool-deleted']);
   });
 });
@@ -172,7 +182,7 @@ test('creation validates name, driver, keys and source', async () => {
     await assert.rejects(svc.create(post(''), who), status(400, /No name provided/));
     await assert.rejects(svc.create(post('a/b'), who), status(400, /may not contain slashes/));
     await assert.rejects(svc.create(post('p', {}, ''), who), status(400, /No driver provided/));
-    await assert.rejects(svc.create(post('p', {}, 'btrfs'), who), status(400, /"btrfs" is not supported yet/));
+    await assert.rejects(svc.create(post('p', {}, 'zfs'), who), status(400, /"zfs" is not supported on this host/));
     await assert.rejects(svc.create(post('p', {}, 'foo'), who), status(400, /Unknown storage pool driver "foo"/));
     await assert.rejects(svc.create(post('p', { 'zfs.pool_name': 'x' }), who), status(400, /Invalid option "zfs.pool_name"/));
     await assert.rejects(svc.create(post('p', { 'rsync.compression': 'maybe' }), who), status(400, /boolean/));

@@ -1,5 +1,5 @@
-// Storage pools: validation, the dir pool's directories (made by the agent: host filesystem work) and the database
-// rows kept in step, used_by, events.
+// Storage pools: validation, each member's part of a pool made by its agent (a dir pool's directories, a btrfs pool's
+// file system: host work) and the database rows kept in step, used_by, events.
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AgentPoolCreated, ResourcesStoragePool, StoragePool, StoragePoolPut, StoragePoolStatus, StoragePoolsPost } from '@lxdts/api-types';
@@ -11,7 +11,8 @@ import { EventsService } from '../events/events.service.js';
 import { ApiError, badRequest, conflict, internalError, notFound } from '../http/api-error.js';
 import { validateEntityName } from '../http/entity-name.js';
 import { apiUrl } from '../projects/api-url.js';
-import { MEMBER_SPECIFIC_KEYS, validateDirPoolConfig } from './storage-pool-config.js';
+import { BTRFS_MOUNT_KEY, btrfsLoopSize, btrfsMountPoint } from './btrfs-pool.js';
+import { MEMBER_SPECIFIC_KEYS, validatePoolConfig } from './storage-pool-config.js';
 import { type PoolConfigEntry, type PoolReferences, type PoolRow, StoragePoolsRepository } from './storage-pools.repository.js';
 import { localMember } from '../cluster/local-member.js';
 
@@ -23,9 +24,18 @@ const STATE_CREATED = 1;
  * pool removes it again (a pre-existing `source` is left in place).
  */
 const OWNS_SOURCE_KEY = 'lxdts.source_created';
+/** Keys under this prefix are the daemon's own record (OWNS_SOURCE_KEY, BTRFS_MOUNT_KEY): never shown nor set. */
+const INTERNAL_PREFIX = 'lxdts.';
 
-/** Drivers LXD 5.0.2 knows but lxdts does not implement yet. */
-const LATER_DRIVERS = ['btrfs', 'lvm', 'zfs', 'ceph', 'cephfs', 'cephobject'];
+export const POOL_DRIVERS = ['dir', 'btrfs'];
+/** Drivers LXD 5.0.2 knows that this host cannot run (no device-mapper, ZFS or Ceph in its kernel). */
+const LATER_DRIVERS = ['lvm', 'zfs', 'ceph', 'cephfs', 'cephobject'];
+
+/** One member's part of a pool, made: its config rows and how to take it back. */
+interface MemberPart {
+  entries: PoolConfigEntry[];
+  undo(): Promise<void>;
+}
 
 const STATUS: Readonly<Record<number, StoragePoolStatus>> = { 0: 'Pending', 1: 'Created', 2: 'Errored' };
 
@@ -35,7 +45,10 @@ interface LoadedPool {
 }
 
 /** The agent calls pool changes make. */
-export type DirPoolAgent = Pick<AgentClient, 'createDirPool' | 'undoCreateDirPool' | 'deleteDirPool' | 'dirPoolResources'>;
+export type DirPoolAgent = Pick<
+  AgentClient,
+  'createDirPool' | 'undoCreateDirPool' | 'deleteDirPool' | 'dirPoolResources' | 'createBtrfsPool' | 'mountBtrfsPool' | 'deleteBtrfsPool' | 'btrfsPoolResources'
+>;
 
 /** Where failures that don't fail the request are reported (cleanup after the row is gone). */
 export type PoolLog = Pick<Logger, 'warn'>;
@@ -69,24 +82,39 @@ export class StoragePoolsService {
   }
 
   /**
-   * A member joining a cluster gets its own source for every dir pool (`member_config` from the join preseed, else
-   * the default under its `$LXD_DIR/storage-pools`): directories made by its agent, then its per-member rows.
+   * A member joining a cluster gets its own part of every pool (`member_config` sources from the join preseed, else
+   * the defaults under its `$LXD_DIR`): made by its agent, then its per-member rows.
    */
   async joinMember(sources: Record<string, string>): Promise<void> {
     await this.serialized(async () => {
       for (const pool of await this.repo.list()) {
-        if (pool.driver !== 'dir') continue;
-        const given = sources[pool.name] ?? '';
-        const source = given === '' ? join(this.paths.storagePools, pool.name) : resolve(given);
-        const created = await this.agent.createDirPool({ source }).catch(fromAgent);
+        if (!POOL_DRIVERS.includes(pool.driver)) continue;
+        const config = visibleConfig(await this.repo.config(pool.id));
+        const part = await this.makeMemberPart(pool.name, pool.driver, { ...config, source: sources[pool.name] ?? '' });
         try {
-          await this.repo.addMember(pool.id, localMember.nodeId, [{ key: 'source', value: source, nodeId: localMember.nodeId }], STATE_CREATED);
+          await this.repo.addMember(pool.id, localMember.nodeId, part.entries, STATE_CREATED);
         } catch (err) {
-          await this.agent.undoCreateDirPool(created).catch(() => undefined);
+          await part.undo();
           throw err;
         }
       }
     });
+  }
+
+  /** Mounts this member's btrfs pools (daemon start; a no-op for those mounted). Failures are logged, not fatal. */
+  async mountAll(): Promise<void> {
+    for (const pool of await this.repo.list()) {
+      if (pool.driver !== 'btrfs') continue;
+      const entries = await this.repo.config(pool.id);
+      const source = sourceOf(entries);
+      if (!source) continue;
+      const config = visibleConfig(entries);
+      try {
+        await this.agent.mountBtrfsPool({ mountPoint: this.mountPointOf(pool.name, entries), source, mountOptions: config['btrfs.mount_options'] ?? undefined });
+      } catch (err) {
+        this.log.warn(`Could not mount storage pool "${pool.name}": ${(err as Error).message}`);
+      }
+    }
   }
 
   async create(req: StoragePoolsPost, identity: Identity): Promise<string> {
@@ -94,30 +122,23 @@ export class StoragePoolsService {
     if (req.name.includes('/')) throw badRequest('Storage pool names may not contain slashes');
     validateEntityName('storage pool', req.name);
     if (req.driver === '') throw badRequest('No driver provided');
-    if (req.driver !== 'dir') {
-      if (LATER_DRIVERS.includes(req.driver)) throw badRequest(`Storage pool driver "${req.driver}" is not supported yet (supported: dir)`);
+    if (!POOL_DRIVERS.includes(req.driver)) {
+      if (LATER_DRIVERS.includes(req.driver)) throw badRequest(`Storage pool driver "${req.driver}" is not supported on this host (supported: ${POOL_DRIVERS.join(', ')})`);
       throw badRequest(`Unknown storage pool driver "${req.driver}"`);
     }
-    if (OWNS_SOURCE_KEY in req.config) throw badRequest(`Invalid option "${OWNS_SOURCE_KEY}"`);
-    validateDirPoolConfig(req.config);
+    for (const key of Object.keys(req.config)) if (key.startsWith(INTERNAL_PREFIX)) throw badRequest(`Invalid option "${key}"`);
+    validatePoolConfig(req.driver, req.config);
 
     return this.serialized(async () => {
       if (await this.repo.get(req.name)) throw conflict('The storage pool already exists');
-      const defaultSource = join(this.paths.storagePools, req.name);
-      const given = req.config['source'] ?? '';
-      const source = given === '' ? defaultSource : resolve(given);
-      if (given !== '') await this.checkUserSource(given, source, defaultSource);
-
-      // The directories first, then the row; a row that can't be written takes the directories back.
-      const created = await this.agent.createDirPool({ source }).catch(fromAgent);
+      // This member's part first (directories, file system), then the rows; rows that can't be written take it back.
+      const part = await this.makeMemberPart(req.name, req.driver, req.config);
       const config: PoolConfigEntry[] = [];
       for (const [key, value] of Object.entries(req.config)) {
-        if (key === 'source' || value === '') continue;
+        if (value === '' || part.entries.some((e) => e.key === key)) continue;
         config.push({ key, value, nodeId: MEMBER_SPECIFIC_KEYS.has(key) ? localMember.nodeId : null });
       }
-      config.push({ key: 'source', value: source, nodeId: localMember.nodeId });
-      // dir keeps `source` as given, so it records no volatile.initial_source (drivers that rewrite it do).
-      if (given !== '' && created.createdRoot) config.push({ key: OWNS_SOURCE_KEY, value: created.createdRoot, nodeId: localMember.nodeId });
+      config.push(...part.entries);
       try {
         await this.repo.create({
           name: req.name,
@@ -128,7 +149,7 @@ export class StoragePoolsService {
           nodes: [{ nodeId: localMember.nodeId, state: STATE_CREATED }],
         });
       } catch (err) {
-        await this.undoCreate(created);
+        await part.undo();
         throw err;
       }
       const url = poolUrl(req.name);
@@ -145,16 +166,20 @@ export class StoragePoolsService {
       const next: Record<string, string> = mode === 'replace' ? { ...input.config } : { ...current, ...input.config };
       // volatile.* keys are the daemon's record; an edited config that drops them keeps them.
       for (const [k, v] of Object.entries(current)) if (k.startsWith('volatile.') && !(k in next)) next[k] = v;
-      if (OWNS_SOURCE_KEY in next) throw badRequest(`Invalid option "${OWNS_SOURCE_KEY}"`);
-      validateDirPoolConfig(next);
+      for (const key of Object.keys(next)) if (key.startsWith(INTERNAL_PREFIX)) throw badRequest(`Invalid option "${key}"`);
+      validatePoolConfig(pool.row.driver, next);
       if ((next['source'] ?? '') !== (current['source'] ?? '')) {
         throw badRequest('Pool source cannot be changed when not in pending state');
+      }
+      if (pool.row.driver === 'btrfs' && (next['size'] ?? '') !== (current['size'] ?? '')) throw badRequest('Changing the size of a btrfs pool is not supported yet');
+      if ((next['btrfs.mount_options'] ?? '') !== (current['btrfs.mount_options'] ?? '')) {
+        throw badRequest('Changing btrfs.mount_options of a mounted pool is not supported yet');
       }
       for (const [k, v] of Object.entries(next)) {
         if (k.startsWith('volatile.') && v !== current[k]) throw badRequest(`Volatile config key "${k}" cannot be changed`);
       }
       const description = mode === 'replace' || input.hasDescription ? input.description : pool.row.description;
-      const entries: PoolConfigEntry[] = pool.entries.filter((e) => e.key === OWNS_SOURCE_KEY);
+      const entries: PoolConfigEntry[] = pool.entries.filter((e) => e.key.startsWith(INTERNAL_PREFIX));
       for (const [key, value] of Object.entries(next)) {
         if (value === '') continue;
         entries.push({ key, value, nodeId: MEMBER_SPECIFIC_KEYS.has(key) ? localMember.nodeId : null });
@@ -169,24 +194,29 @@ export class StoragePoolsService {
       const pool = await this.load(name);
       if (await this.repo.inUse(pool.row.id, name)) throw badRequest('The storage pool is currently in use');
       const source = sourceOf(pool.entries);
-      const ownedRoot =
-        source === join(this.paths.storagePools, name) ? source : pool.entries.find((e) => e.key === OWNS_SOURCE_KEY)?.value;
       // The row first: once it is gone the pool is gone, whatever happens to its directories then.
       await this.repo.delete(pool.row.id);
       if (!source) return;
       try {
-        await this.agent.deleteDirPool({ source, ownedRoot });
+        if (pool.row.driver === 'btrfs') {
+          const initial = visibleConfig(pool.entries)['volatile.initial_source'];
+          await this.agent.deleteBtrfsPool({ mountPoint: this.mountPointOf(name, pool.entries), source, ...(initial ? {} : { owned: source }) });
+        } else {
+          const ownedRoot = source === join(this.paths.storagePools, name) ? source : pool.entries.find((e) => e.key === OWNS_SOURCE_KEY)?.value;
+          await this.agent.deleteDirPool({ source, ownedRoot });
+        }
       } catch (err) {
-        this.log.warn(`Storage pool "${name}" deleted; removing its directories in '${source}' failed: ${(err as Error).message}`);
+        this.log.warn(`Storage pool "${name}" deleted; removing its storage in '${source}' failed: ${(err as Error).message}`);
       }
     });
     this.events.lifecycle('storage-pool-deleted', poolUrl(name), 'default', identity);
   }
 
   async resources(name: string): Promise<ResourcesStoragePool> {
-    const source = sourceOf((await this.load(name)).entries);
+    const pool = await this.load(name);
     try {
-      return await this.agent.dirPoolResources({ source });
+      if (pool.row.driver === 'btrfs') return await this.agent.btrfsPoolResources(this.mountPointOf(name, pool.entries));
+      return await this.agent.dirPoolResources({ source: sourceOf(pool.entries) });
     } catch (err) {
       throw internalError(`Failed to get storage pool resources: ${(err as Error).message}`);
     }
@@ -207,6 +237,64 @@ export class StoragePoolsService {
         throw badRequest(`Source path '${source}' is already used by storage pool "${other.pool}"`);
       }
     }
+  }
+
+  /** This member's part of a new pool (or of a pool it joins), by driver. */
+  private async makeMemberPart(name: string, driver: string, config: Record<string, string>): Promise<MemberPart> {
+    return driver === 'btrfs' ? this.makeBtrfsPart(name, config) : this.makeDirPart(name, config);
+  }
+
+  /** A dir pool's directories: `source`, or `$LXD_DIR/storage-pools/<name>`. */
+  private async makeDirPart(name: string, config: Record<string, string>): Promise<MemberPart> {
+    const defaultSource = join(this.paths.storagePools, name);
+    const given = config['source'] ?? '';
+    const source = given === '' ? defaultSource : resolve(given);
+    if (given !== '') await this.checkUserSource(given, source, defaultSource);
+    const created = await this.agent.createDirPool({ source }).catch(fromAgent);
+    const entries: PoolConfigEntry[] = [{ key: 'source', value: source, nodeId: localMember.nodeId }];
+    // dir keeps `source` as given, so it records no volatile.initial_source (drivers that rewrite it do).
+    if (given !== '' && created.createdRoot) entries.push({ key: OWNS_SOURCE_KEY, value: created.createdRoot, nodeId: localMember.nodeId });
+    return { entries, undo: () => this.undoCreate(created) };
+  }
+
+  /**
+   * A btrfs pool's file system, mounted at `$LXD_DIR/storage-pools/<name>`: a loop file `$LXD_DIR/disks/<name>.img`
+   * of `size` (LXD's default: a fifth of the free space, 5 to 30 GiB), or the given `source`.
+   */
+  private async makeBtrfsPart(name: string, config: Record<string, string>): Promise<MemberPart> {
+    const mountPoint = btrfsMountPoint(this.paths, name);
+    const given = config['source'] ?? '';
+    const mountOptions = config['btrfs.mount_options'] || undefined;
+    const entries: PoolConfigEntry[] = [{ key: BTRFS_MOUNT_KEY, value: mountPoint, nodeId: localMember.nodeId }];
+    let created: { source: string };
+    if (given === '') {
+      const size = btrfsLoopSize(this.paths, config['size'] ?? '');
+      const loopFile = join(this.paths.varDir, 'disks', `${name}.img`);
+      created = await this.agent.createBtrfsPool({ mountPoint, loopFile, size: size.bytes, ...(mountOptions ? { mountOptions } : {}) }).catch(fromAgent);
+      entries.push({ key: 'size', value: size.text, nodeId: localMember.nodeId });
+    } else {
+      if (!isAbsolute(given)) throw badRequest(`Source path '${given}' must be an absolute path`);
+      const source = resolve(given);
+      for (const other of await this.repo.valuesOf('source', localMember.nodeId)) {
+        if (source === other.value) throw badRequest(`Source '${source}' is already used by storage pool "${other.pool}"`);
+      }
+      created = await this.agent.createBtrfsPool({ mountPoint, source, ...(mountOptions ? { mountOptions } : {}) }).catch(fromAgent);
+      entries.push({ key: 'volatile.initial_source', value: given, nodeId: localMember.nodeId });
+    }
+    entries.push({ key: 'source', value: created.source, nodeId: localMember.nodeId });
+    const owned = given === '' ? { owned: created.source } : {};
+    return {
+      entries,
+      undo: async () => {
+        await this.agent.deleteBtrfsPool({ mountPoint, source: created.source, ...owned }).catch((err: Error) => {
+          this.log.warn(`Taking back the file system of a failed storage pool creation failed: ${err.message}`);
+        });
+      },
+    };
+  }
+
+  private mountPointOf(name: string, entries: PoolConfigEntry[]): string {
+    return entries.find((e) => e.key === BTRFS_MOUNT_KEY && e.nodeId === localMember.nodeId)?.value ?? btrfsMountPoint(this.paths, name);
   }
 
   private async undoCreate(created: AgentPoolCreated): Promise<void> {
@@ -248,8 +336,8 @@ export const poolUrl = (name: string): string => apiUrl(['storage-pools', name])
 /** Member-specific values of this member override global ones. */
 function visibleConfig(entries: PoolConfigEntry[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const e of entries) if (e.nodeId === null && e.key !== OWNS_SOURCE_KEY) out[e.key] = e.value;
-  for (const e of entries) if (e.nodeId === localMember.nodeId && e.key !== OWNS_SOURCE_KEY) out[e.key] = e.value;
+  for (const e of entries) if (e.nodeId === null && !e.key.startsWith(INTERNAL_PREFIX)) out[e.key] = e.value;
+  for (const e of entries) if (e.nodeId === localMember.nodeId && !e.key.startsWith(INTERNAL_PREFIX)) out[e.key] = e.value;
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
@@ -277,7 +365,7 @@ function isWithin(path: string, dir: string): boolean {
 /** The agent's refusals of a source keep LXD's messages (400); other failures are internal errors. */
 function fromAgent(err: unknown): never {
   if (!(err instanceof AgentRequestError)) throw err;
-  if (err.code === 'bad_request') throw badRequest(err.message);
+  if (err.code === 'bad_request' || err.code === 'conflict') throw badRequest(err.message);
   if (err.code === 'unavailable') throw new ApiError(503, err.message);
   throw internalError(err.message);
 }
