@@ -18,11 +18,12 @@ APT_OPTS=(-o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg:
 # lxd-client: the real `lxc` 5.0.2 client (e2e tests, users); lxc: liblxc tools (container runtime);
 # busybox-static: test images; sqlite3: database checks; curl/jq/openssl/python3: scripts, benchmarks, compare;
 # make/g++: better-sqlite3 compiles from source; iproute2/nftables/iptables/dnsmasq-base: networks;
-# btrfs-progs/squashfs-tools/xz-utils/rsync: storage and images; uidmap: unprivileged containers;
+# btrfs-progs/squashfs-tools/xz-utils/rsync/pigz: storage, images, backups (pigz: gzip on all cores); uidmap:
+# unprivileged containers;
 # gcc/pkg-config/libdqlite-dev/libraft-dev: the dqlite node sidecar (clustering; pulls libdqlite0).
 PACKAGES=(
   lxd-client lxc busybox-static sqlite3 curl jq openssl python3 make g++
-  iproute2 nftables iptables dnsmasq-base btrfs-progs squashfs-tools xz-utils zstd rsync uidmap python3-pylxd
+  iproute2 nftables iptables dnsmasq-base btrfs-progs squashfs-tools xz-utils zstd rsync pigz uidmap python3-pylxd
   gcc pkg-config libdqlite-dev libraft-dev
 )
 

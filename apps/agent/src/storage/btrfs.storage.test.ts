@@ -10,6 +10,7 @@ import type { AgentVolumeRef } from '@lxdts/api-types';
 import { silentLogger } from '../log.js';
 import { createProcessRunner } from '../process/run.js';
 import { createBtrfsPool, deleteBtrfsPool, isMountPoint } from './btrfs-pool.js';
+import { BTRFS_HELPER_PATH } from './btrfs-commands.js';
 import { BtrfsStorage } from './btrfs.storage.js';
 
 const runner = createProcessRunner(silentLogger);
@@ -22,11 +23,16 @@ const subvolumes = (mount: string) =>
     .map((l) => l.slice(l.indexOf(' path ') + 6))
     .sort();
 
-describe('btrfs storage', { skip: !usable && 'needs root and btrfs-progs' }, () => {
+// Once through the lxdts-btrfs helper (native/build.sh; skipped when not built) and once through btrfs-progs.
+for (const [label, helper] of [
+  ['lxdts-btrfs helper', BTRFS_HELPER_PATH],
+  ['btrfs-progs', null],
+] as const) {
+describe(`btrfs storage (${label})`, { skip: (!usable && 'needs root and btrfs-progs') || (helper !== null && !existsSync(helper) && 'helper not built') }, () => {
   let dir = '';
   let mount = '';
   let loop = '';
-  const storage = new BtrfsStorage(runner, silentLogger);
+  const storage = new BtrfsStorage(runner, silentLogger, helper);
   const vol = (name: string): AgentVolumeRef => ({ poolSource: mount, driver: 'btrfs', type: 'containers', name });
 
   before(async () => {
@@ -139,3 +145,4 @@ describe('btrfs storage', { skip: !usable && 'needs root and btrfs-progs' }, () 
     assert.ok(!existsSync(mount) && !existsSync(loop));
   });
 });
+}

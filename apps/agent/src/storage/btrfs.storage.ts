@@ -11,6 +11,9 @@ import { chmodSync, existsSync, lstatSync, readdirSync, renameSync, rmSync, stat
 import { dirname, join } from 'node:path';
 import type { AgentVolumeQuotaRequest } from '@lxdts/api-types';
 import { badRequest, notFound } from '../errors.js';
+import type { AgentLogger } from '../log.js';
+import type { ProcessRunner } from '../process/run.js';
+import { BtrfsCommands } from './btrfs-commands.js';
 import { DirStorage } from './dir.storage.js';
 
 /** The inode number of every subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
@@ -21,9 +24,15 @@ export class BtrfsStorage extends DirStorage {
   protected override readonly keepsSpares: boolean = false;
   /** Mount points whose quotas (qgroups) are known to be on. */
   private readonly quotasOn = new Set<string>();
+  private readonly subvolumes: BtrfsCommands;
+
+  constructor(runner: ProcessRunner, log: AgentLogger, helper?: string | null) {
+    super(runner, log);
+    this.subvolumes = new BtrfsCommands(runner, helper);
+  }
 
   protected override async newTree(path: string): Promise<void> {
-    await this.btrfs(['subvolume', 'create', path]);
+    await this.subvolumes.create(path);
     chmodSync(path, 0o711);
   }
 
@@ -34,7 +43,7 @@ export class BtrfsStorage extends DirStorage {
       await this.adoptCopy(source, path, readonly);
       return;
     }
-    await this.btrfs(['subvolume', 'snapshot', ...(readonly ? ['-r'] : []), source, path]);
+    await this.subvolumes.snapshot(source, path, readonly);
     if (!readonly) chmodSync(path, 0o711);
   }
 
@@ -49,11 +58,11 @@ export class BtrfsStorage extends DirStorage {
 
   private async adoptCopy(source: string, path: string, readonly: boolean): Promise<void> {
     const tmp = join(dirname(path), `.${path.slice(dirname(path).length + 1)}.tmp-${randomBytes(4).toString('hex')}`);
-    await this.btrfs(['subvolume', 'create', tmp]);
+    await this.subvolumes.create(tmp);
     try {
       await this.runner.run('cp', ['-a', '--reflink=always', `${source}/.`, tmp], { timeoutMs: 0 });
       chmodSync(tmp, 0o711);
-      if (readonly) await this.btrfs(['property', 'set', '-ts', tmp, 'ro', 'true']);
+      if (readonly) await this.subvolumes.setReadonly(tmp, true);
       renameSync(tmp, path);
     } catch (err) {
       await this.deleteSubvolume(tmp).catch(() => undefined);
@@ -79,7 +88,7 @@ export class BtrfsStorage extends DirStorage {
 
   /** Deletes a subvolume and the subvolumes nested in it (a container that made its own), innermost first. */
   private async deleteSubvolume(path: string): Promise<void> {
-    const r = await this.runner.tryRun('btrfs', ['subvolume', 'delete', path], { timeoutMs: 0 });
+    const r = await this.subvolumes.tryDelete(path);
     if (r.exitCode === 0) return;
     // Nested subvolumes keep it from going; a read-only one can't have its children removed until made writable.
     const nested = await this.runner.tryRun('find', [path, '-mindepth', '1', '-xdev', '-type', 'd', '-inum', String(SUBVOLUME_ROOT_INODE), '-prune'], {
@@ -87,9 +96,9 @@ export class BtrfsStorage extends DirStorage {
     });
     const children = nested.stdout.split('\n').filter((l) => l !== '' && l !== path);
     if (children.length === 0) throw new Error(`Failed to delete subvolume "${path}": ${r.stderr.trim()}`);
-    await this.btrfs(['property', 'set', '-ts', path, 'ro', 'false']).catch(() => undefined);
+    await this.subvolumes.setReadonly(path, false).catch(() => undefined);
     for (const child of children) await this.deleteSubvolume(child);
-    await this.btrfs(['subvolume', 'delete', path]);
+    await this.subvolumes.delete(path);
   }
 
   /** qgroup limit on the referenced bytes of the volume's subvolume; 0 removes the limit. */

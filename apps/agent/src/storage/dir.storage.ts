@@ -41,8 +41,18 @@ import { type OwnerShift, shiftTarOwners } from './tar-owner-shift.js';
 import type { StorageDriver } from './storage-driver.js';
 
 const VOLUME_TYPES = ['containers', 'custom'];
-/** Compression program for tar per backups.compression_algorithm ('' : none). */
-const BACKUP_COMPRESSORS: Record<string, string> = { none: '', gzip: 'gzip', bzip2: 'bzip2', xz: 'xz', lzma: 'lzma', zstd: 'zstd' };
+/**
+ * Compression program for tar per backups.compression_algorithm ('' : none). gzip is pigz when installed: the same
+ * format, compressed on every core (an export is then faster than `tar | gzip`).
+ */
+const BACKUP_COMPRESSORS: Record<string, string> = {
+  none: '',
+  gzip: existsSync('/usr/bin/pigz') ? 'pigz' : 'gzip',
+  bzip2: 'bzip2',
+  xz: 'xz',
+  lzma: 'lzma',
+  zstd: 'zstd',
+};
 const EXTRACT_FLAGS = ['--numeric-owner', '--xattrs', '--xattrs-include=*'];
 /** How to decompress a tarball before its owners are moved (null: plain tar). */
 const DECOMPRESSORS: Partial<Record<string, string[] | null>> = {

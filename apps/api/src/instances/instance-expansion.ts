@@ -40,3 +40,8 @@ export const lxcNameOf = (project: string, name: string): string => (project ===
 function sortKeys<T>(m: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+/** Whether the pool's driver copies files to snapshot or copy a volume (dir), rather than snapshot it atomically (btrfs). */
+export function copiesFiles(pool: { driver?: string }): boolean {
+  return (pool.driver ?? 'dir') === 'dir';
+}

@@ -11,7 +11,7 @@ import { badRequest, conflict, forbidden, notFound } from '../http/api-error.js'
 import { OperationsService } from '../operations/operations.service.js';
 import { isTrue } from '../projects/config-validators.js';
 import { ProjectsService } from '../projects/projects.service.js';
-import { lxcNameOf } from './instance-expansion.js';
+import { copiesFiles, lxcNameOf } from './instance-expansion.js';
 import { InstancePowerService } from './instance-power.service.js';
 import { InstanceSnapshotsRepository, type SnapshotRow } from './instance-snapshots.repository.js';
 import type { InstanceRow } from './instances.repository.js';
@@ -98,9 +98,10 @@ export class InstanceSnapshotsService {
       resources: { ...this.instances.resources({ project: row.project, name: row.name }), instances_snapshots: [this.url(row.project, row.name, snapName)] },
       run: async () => {
         // The copy first, then the row; a row that can't be written takes the copy back. A running container is
-        // frozen while its files are copied, so the snapshot is one moment of it.
+        // frozen while its files are copied (dir), so the snapshot is one moment of it; a btrfs snapshot is atomic.
         const lxcName = lxcNameOf(row.project, row.name);
-        const frozen = (await this.instances.statusOf(lxcName)).status === 'Running' && (await this.agent.freeze(lxcName).then(() => true));
+        const frozen =
+          copiesFiles(volume) && (await this.instances.statusOf(lxcName)).status === 'Running' && (await this.agent.freeze(lxcName).then(() => true));
         try {
           await this.agent.snapshot('create', { volume, snapshot: snapName });
         } finally {
@@ -191,7 +192,7 @@ export class InstanceSnapshotsService {
           this.instances.repo.update(tx, row.id, { config, devices: snap.devices, profileIds, description: row.description, ephemeral: row.ephemeral }),
         );
         // The restored volume is a new subvolume on btrfs: its size limit is set again.
-        await this.instances.applyRootSize(volume, (await this.instances.expanded(await this.instances.find(row.project, row.name))).devices);
+        await this.instances.applyRootSize(volume, (await this.instances.expanded(await this.instances.find(row.project, row.name))).devices, true);
         if (wasRunning) await this.power.start(await this.instances.find(row.project, row.name), undefined);
         this.instances.lifecycle('instance-restored', row.project, row.name, identity, { snapshot: snap.name });
       },

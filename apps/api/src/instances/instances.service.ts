@@ -21,7 +21,7 @@ import { OperationsService } from '../operations/operations.service.js';
 import { apiUrl } from '../projects/api-url.js';
 import { parseByteSize } from '../projects/config-validators.js';
 import { ProjectsService } from '../projects/projects.service.js';
-import { expandConfig, expandDevices, lxcNameOf, rootDisk, validateInstanceName } from './instance-expansion.js';
+import { copiesFiles, expandConfig, expandDevices, lxcNameOf, rootDisk, validateInstanceName } from './instance-expansion.js';
 import type { InstanceTarget, InstanceTargetResolver } from './instance-target.js';
 import { validateInstanceConfig, validateInstanceDevices } from './instance-validation.js';
 import { planCopy } from './instance-copy.js';
@@ -329,7 +329,7 @@ export class InstancesService implements InstanceTargetResolver {
           } else {
             await this.agent.createVolume({ volume });
           }
-          await this.applyRootSize(volume, expandDevices(ordered, devices));
+          await this.applyRootSize(volume, expandDevices(ordered, devices), true);
         } catch (err) {
           await this.undoCreate(projectId, post.name, volume);
           throw err;
@@ -342,7 +342,7 @@ export class InstancesService implements InstanceTargetResolver {
   /**
    * `lxc copy` on one server (source type "copy"): a new row with the source's local config, devices and profiles
    * under the request's (per-instance volatile keys left out, `copy` templates pending), then a copy of its volume.
-   * A running source is frozen while its volume is copied, as LXD does for dir pools.
+   * A running source is frozen while its volume is copied, as LXD does for dir pools (a btrfs snapshot is atomic).
    */
   private async createFromCopy(project: string, projectId: number, post: InstancesPost, identity: Identity): Promise<Operation> {
     const from = post.source;
@@ -387,7 +387,7 @@ export class InstancesService implements InstanceTargetResolver {
         const volume = { ...poolRef, type: 'containers' as const, name: lxcName };
         let frozen = false;
         try {
-          if (!fromSnapshot && (await this.statusOf(srcLxcName)).status === 'Running') {
+          if (!fromSnapshot && copiesFiles(srcPool) && (await this.statusOf(srcLxcName)).status === 'Running') {
             await this.agent.freeze(srcLxcName);
             frozen = true;
             this.lifecycle('instance-paused', src.project, src.name, identity);
@@ -398,7 +398,7 @@ export class InstancesService implements InstanceTargetResolver {
             ...(fromSnapshot ? { sourceSnapshot: fromSnapshot.name } : {}),
             ...(snapshots.length ? { snapshots: snapshots.map((s) => s.name) } : {}),
           });
-          await this.applyRootSize(volume, expandDevices(ordered, plan.devices));
+          await this.applyRootSize(volume, expandDevices(ordered, plan.devices), true);
           if (snapshots.length) {
             const copy = await this.find(project, post.name);
             await this.repo.transaction(async (tx) => {
@@ -449,11 +449,15 @@ export class InstancesService implements InstanceTargetResolver {
     return { ordered, pool, poolId, poolRef };
   }
 
-  /** The root disk's `size` as the volume's quota (btrfs qgroup limit; dir pools have none, as LXD's here). */
-  async applyRootSize(volume: AgentVolumeRef, devices: Devices): Promise<void> {
+  /**
+   * The root disk's `size` as the volume's quota (btrfs qgroup limit; dir pools have none, as LXD's here). A `fresh`
+   * volume (just made: no limit yet) needs nothing when there is no size.
+   */
+  async applyRootSize(volume: AgentVolumeRef, devices: Devices, fresh = false): Promise<void> {
     if ((volume.driver ?? 'dir') === 'dir') return;
     const root = rootDisk(devices);
     const size = (root && devices[root.name]?.['size']) || '';
+    if (fresh && size === '') return;
     let bytes = 0;
     try {
       bytes = size === '' ? 0 : parseByteSize(size);
@@ -678,7 +682,7 @@ export class InstancesService implements InstanceTargetResolver {
     });
     try {
       await fill(await this.find(project, plan.name), volume);
-      await this.applyRootSize(volume, expandDevices(ordered, plan.devices));
+      await this.applyRootSize(volume, expandDevices(ordered, plan.devices), true);
     } catch (err) {
       await this.undoCreate(projectId, plan.name, volume);
       throw err;
