@@ -100,6 +100,30 @@ describe('btrfs storage pools (real containers)', { skip: !usable && 'needs root
     assert.equal(await sha('b2', '/root/data'), before);
   });
 
+  test('copy --refresh moves only what changed (bytes in the operation), adds the new snapshot, keeps the rest', async () => {
+    await ok(['exec', 'b1', '--', 'dd', 'if=/dev/urandom', 'of=/root/bulk', 'bs=1M', 'count=8']);
+    await ok(['exec', 'b1', '--', 'touch', '/root/gone']);
+    await ok(['copy', 'b1', 'b3']);
+    const bulk = await sha('b1', '/root/bulk');
+    await ok(['exec', 'b1', '--', 'dd', 'if=/dev/urandom', 'of=/root/delta', 'bs=1K', 'count=64']);
+    await ok(['exec', 'b1', '--', 'rm', '/root/gone']);
+    await ok(['snapshot', 'b1', 'after']);
+    await ok(['copy', 'b1', 'b3', '--refresh']);
+    const ops = JSON.parse(await ok(['query', '/1.0/operations?recursion=1'])) as { success?: { metadata: { refresh?: { bytes_transferred: number; snapshots_copied: number } } | null }[] };
+    const refresh = (ops.success ?? []).map((o) => o.metadata?.refresh).find((r) => r !== undefined);
+    assert.ok(refresh, 'the refresh reports what it moved');
+    assert.ok(refresh.bytes_transferred >= 64 * 1024 && refresh.bytes_transferred < 1024 * 1024, `moved ${refresh.bytes_transferred} bytes, not the 8 MiB file`);
+    assert.equal(refresh.snapshots_copied, 1);
+    await ok(['start', 'b3']);
+    assert.equal(await sha('b3', '/root/delta'), await sha('b1', '/root/delta'));
+    assert.equal(await sha('b3', '/root/bulk'), bulk);
+    assert.equal((await d.lxc(['exec', 'b3', '--', 'test', '-e', '/root/gone'])).code, 1, 'a file deleted at the source is deleted');
+    assert.match(await ok(['info', 'b3']), /\| after /);
+    assert.ok(isSubvolume(join(mount(), 'containers-snapshots', 'b3', 'after')));
+    await fails(['copy', 'b1', 'b3', '--refresh'], /running/);
+    await ok(['delete', '--force', 'b3']);
+  });
+
   test('a root size quota: writes past it fail with EDQUOT, in the container and after a restore', async () => {
     // b2 came from a snapshot of b1, whose root disk is its own device (launched with -s).
     await ok(['config', 'device', 'set', 'b2', 'root', 'size=40MiB']);

@@ -30,6 +30,8 @@ import {
   type AgentSnapshotRenameRequest,
   type AgentSnapshotRequest,
   type AgentVolumeQuotaRequest,
+  type AgentVolumeRefreshRequest,
+  type AgentVolumeRefreshResult,
 } from '@lxdts/api-types';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AgentLogger } from '../log.js';
@@ -289,6 +291,47 @@ export class DirStorage implements StorageDriver {
     }
     this.log.info(`Copied volume ${req.source.name} to ${req.volume.name} in ${(performance.now() - started).toFixed(0)} ms`);
     return { path, rootfsPath: join(path, 'rootfs') };
+  }
+
+  /**
+   * The missing snapshots cloned, then rsync of the volume's files: only missing or outdated ones (size and mtime
+   * differ) are copied, whole, and files the source no longer has are deleted. Owners, modes, links, ACLs and
+   * xattrs kept.
+   */
+  async refreshVolume(req: AgentVolumeRefreshRequest): Promise<AgentVolumeRefreshResult> {
+    const path = this.volumePath(req.volume);
+    const source = this.volumePath(req.source);
+    if (req.volume.type !== req.source.type) throw badRequest('Source and target volumes differ in type');
+    if (!existsSync(source)) throw notFound(`Volume "${req.source.name}" not found`);
+    if (!existsSync(path)) throw notFound(`Volume "${req.volume.name}" not found`);
+    if (path === source) throw badRequest('A volume cannot be refreshed from itself');
+    const snapshots = req.snapshots.map((snapshot) => ({
+      from: this.snapshotPath({ volume: req.source, snapshot }),
+      to: this.snapshotPath({ volume: req.volume, snapshot }),
+    }));
+    for (const s of snapshots) {
+      if (!existsSync(s.from)) throw notFound(`Snapshot "${basename(s.from)}" of volume "${req.source.name}" not found`);
+      if (existsSync(s.to)) throw conflict(`Snapshot "${basename(s.to)}" of volume "${req.volume.name}" already exists`);
+    }
+    const started = performance.now();
+    const copied: string[] = [];
+    try {
+      for (const s of snapshots) {
+        mkdirSync(dirname(s.to), { recursive: true, mode: 0o711 });
+        await this.cloneTree(s.from, s.to, true);
+        copied.push(s.to);
+      }
+    } catch (err) {
+      for (const to of copied) await this.removeTree(req.volume.poolSource, to, 'failed').catch(() => undefined);
+      throw err;
+    }
+    const r = await this.runner.run('rsync', ['-aHAX', '--numeric-ids', '--delete', '--stats', `${source}/`, `${path}/`], { timeoutMs: 0 });
+    const count = (label: string) => Number((new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout)?.[1] ?? '0').replace(/,/g, ''));
+    const result = { bytesTransferred: count('Total transferred file size'), filesTransferred: count('Number of regular files transferred') };
+    this.log.info(
+      `Refreshed volume ${req.volume.name} from ${req.source.name} (${snapshots.length} snapshots, ${result.filesTransferred} files, ${result.bytesTransferred} bytes) in ${(performance.now() - started).toFixed(0)} ms`,
+    );
+    return result;
   }
 
   /** A new, empty volume directory. */

@@ -16,6 +16,8 @@ import type {
   AgentSnapshotRenameRequest,
   AgentSnapshotRequest,
   AgentVolumeQuotaRequest,
+  AgentVolumeRefreshRequest,
+  AgentVolumeRefreshResult,
 } from '@lxdts/api-types';
 
 export interface StorageDriver {
@@ -27,6 +29,8 @@ export interface StorageDriver {
   createVolume(request: AgentVolumeCreateRequest): Promise<AgentVolumeCreateResult>;
   /** Creates a volume as a copy of another one (lxc copy). */
   copyVolume(request: AgentVolumeCopyRequest): Promise<AgentVolumeCreateResult>;
+  /** Brings an existing volume in line with another, moving only what differs (lxc copy --refresh). */
+  refreshVolume(request: AgentVolumeRefreshRequest): Promise<AgentVolumeRefreshResult>;
   /** Packs a volume into a unified image tarball (lxc publish). */
   exportImage(request: AgentVolumeImageExportRequest): Promise<AgentVolumeImageExportResult>;
   /** Removes a volume and its snapshots. */

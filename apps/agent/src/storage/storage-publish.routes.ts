@@ -75,6 +75,14 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
     },
     {
       method: 'POST',
+      path: '/storage/:driver/volume/refresh',
+      handler: async ({ params, body }) => {
+        const o = asObject(body ?? {});
+        return driver(params['driver']).refreshVolume({ volume: volumeRef(o, 'volume'), source: volumeRef(o, 'source'), snapshots: stringArray(o, 'snapshots') });
+      },
+    },
+    {
+      method: 'POST',
       path: '/storage/:driver/volume/quota',
       handler: async ({ params, body }) => {
         const o = asObject(body ?? {});

@@ -7,6 +7,8 @@ import type {
   AgentTemplatesApplyResult,
   AgentVolumeCopyRequest,
   AgentVolumeQuotaRequest,
+  AgentVolumeRefreshRequest,
+  AgentVolumeRefreshResult,
   AgentVolumeImageExportRequest,
   AgentVolumeImageExportResult,
 } from '@lxdts/api-types';
@@ -259,6 +261,11 @@ export class AgentClient {
   /** Packs a volume into a unified image tarball (lxc publish). */
   exportImage(req: AgentVolumeImageExportRequest): Promise<AgentVolumeImageExportResult> {
     return this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/export-image`, req);
+  }
+
+  /** Brings an existing volume in line with another (lxc copy --refresh); no time limit. */
+  refreshVolume(req: AgentVolumeRefreshRequest): Promise<AgentVolumeRefreshResult> {
+    return this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/refresh`, req, { timeoutMs: 0 });
   }
 
   /** Sets the volume's size limit (root disk `size`; 0: none). */

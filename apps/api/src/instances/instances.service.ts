@@ -347,7 +347,6 @@ export class InstancesService implements InstanceTargetResolver {
   private async createFromCopy(project: string, projectId: number, post: InstancesPost, identity: Identity): Promise<Operation> {
     const from = post.source;
     if (!from.source) throw badRequest('Must specify a source instance');
-    if (from.refresh) throw badRequest('Refreshing an existing instance is not supported yet');
     const sourceProject = from.project || project;
     if (!canAccessProject(identity, sourceProject)) throw notFound('Instance not found');
     // `c/snap0`: a copy of that snapshot (its config, devices and files); else of the instance, with its snapshots
@@ -356,7 +355,16 @@ export class InstancesService implements InstanceTargetResolver {
     const src = await this.find(sourceProject, slash < 0 ? from.source : from.source.slice(0, slash));
     const fromSnapshot = slash < 0 ? null : await this.snapshots.find(src.id, from.source.slice(slash + 1));
     if (slash >= 0 && !fromSnapshot) throw notFound('Instance snapshot not found');
-    const snapshots = fromSnapshot || from.instance_only || from.container_only ? [] : await this.snapshots.list(src.id);
+    const instanceOnly = from.instance_only || from.container_only;
+    if (from.refresh) {
+      // --refresh of an instance that exists: only what differs moves (container_incremental_copy); else a copy.
+      const target = await this.repo.find(projectId, post.name);
+      if (target) {
+        if (fromSnapshot) throw badRequest('Refreshing an instance from a snapshot is not supported');
+        return this.refreshFromCopy(project, src, target, instanceOnly, identity);
+      }
+    }
+    const snapshots = fromSnapshot || instanceOnly ? [] : await this.snapshots.list(src.id);
     const plan = planCopy(fromSnapshot ?? src, { config: post.config, devices: post.devices });
     const profileNames = post.profiles ?? src.profiles;
     const { ordered, poolId, poolRef } = await this.checkNew(project, plan.config, plan.devices, profileNames);
@@ -419,6 +427,52 @@ export class InstancesService implements InstanceTargetResolver {
           }
         }
         this.lifecycle('instance-created', project, post.name, identity);
+      },
+    });
+  }
+
+  /**
+   * `lxc copy --refresh` onto an existing, stopped instance: its snapshots that the source lacks are deleted, the
+   * source's missing ones copied, then its files brought in line with the source's (the agent's rsync: only missing
+   * or outdated files). Its config stays. The operation's metadata tells how much moved.
+   */
+  private async refreshFromCopy(project: string, src: InstanceRow, target: InstanceRow, instanceOnly: boolean, identity: Identity): Promise<Operation> {
+    const targetLxcName = lxcNameOf(target.project, target.name);
+    if ((await this.statusOf(targetLxcName)).status !== 'Stopped') throw badRequest('Cannot refresh a running instance');
+    const [srcVolume, volume] = await Promise.all([this.rootVolume(src), this.rootVolume(target)]);
+    if (!srcVolume || !volume) throw badRequest('Both instances need a root disk on a storage pool');
+    if ((srcVolume.driver ?? 'dir') !== (volume.driver ?? 'dir')) throw badRequest('Refreshes between storage pools of different drivers are not supported yet');
+    const [srcSnapshots, targetSnapshots] = instanceOnly ? [[], []] : await Promise.all([this.snapshots.list(src.id), this.snapshots.list(target.id)]);
+    const srcNames = new Set(srcSnapshots.map((s) => s.name));
+    const targetNames = new Set(targetSnapshots.map((s) => s.name));
+    const stale = targetSnapshots.filter((s) => !srcNames.has(s.name));
+    const missing = srcSnapshots.filter((s) => !targetNames.has(s.name));
+    const srcLxcName = lxcNameOf(src.project, src.name);
+    return this.operations.start({
+      class: 'task',
+      description: 'Creating instance',
+      project,
+      resources: this.resources({ project, name: target.name }, src),
+      run: async () => {
+        for (const s of stale) {
+          await this.agent.snapshot('delete', { volume, snapshot: s.name });
+          await this.snapshots.delete(s.id);
+        }
+        // Files are copied (rsync) on every driver: a running source is frozen meanwhile, as for a dir copy.
+        const frozen = (await this.statusOf(srcLxcName)).status === 'Running' && (await this.agent.freeze(srcLxcName).then(() => true));
+        let moved;
+        try {
+          moved = await this.agent.refreshVolume({ volume, source: srcVolume, snapshots: missing.map((s) => s.name) });
+        } finally {
+          if (frozen) await this.agent.unfreeze(srcLxcName).catch(() => undefined);
+        }
+        await this.repo.transaction(async (tx) => {
+          for (const s of missing) {
+            await this.snapshots.insert(tx, { instanceId: target.id, name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, config: s.config, devices: s.devices });
+          }
+        });
+        this.lifecycle('instance-updated', target.project, target.name, identity);
+        return { refresh: { bytes_transferred: moved.bytesTransferred, files_transferred: moved.filesTransferred, snapshots_copied: missing.length, snapshots_deleted: stale.length } };
       },
     });
   }

@@ -133,6 +133,24 @@ export interface AgentVolumeCopyRequest {
 }
 
 /** Compressions the agent can publish images with (LXD's `compression_algorithm` values it supports). */
+/**
+ * POST /storage/:driver/volume/refresh (lxc copy --refresh): the source's snapshots named in `snapshots` are copied
+ * to the existing target, then the target's files are brought in line with the source's: only missing or outdated
+ * files are copied (rsync), files the source no longer has are removed.
+ */
+export interface AgentVolumeRefreshRequest {
+  volume: AgentVolumeRef;
+  source: AgentVolumeRef;
+  snapshots: string[];
+}
+
+export interface AgentVolumeRefreshResult {
+  /** Bytes of file data copied into the volume (rsync's "total transferred file size"). */
+  bytesTransferred: number;
+  /** Regular files copied. */
+  filesTransferred: number;
+}
+
 export type AgentImageCompression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'zstd';
 
 /**
