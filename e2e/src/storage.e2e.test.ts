@@ -10,7 +10,7 @@ const DIR_LAYOUT: Record<string, number> = {
   buckets: 0o711,
   containers: 0o711,
   'containers-snapshots': 0o711,
-  custom: 0o700,
+  custom: 0o711, // LXD: 0700 (lxdts mounts custom volumes idmapped from inside the container's user namespace)
   'custom-snapshots': 0o700,
   images: 0o700,
   'virtual-machines': 0o700,

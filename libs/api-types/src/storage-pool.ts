@@ -39,3 +39,47 @@ export interface StorageVolume extends StorageVolumePut {
   project: string;
   created_at: string;
 }
+
+/** PUT/PATCH /1.0/storage-pools/{pool}/volumes/{type}/{name}: config and description, or `restore` of a snapshot. */
+export interface StorageVolumePutRequest extends StorageVolumePut {
+  restore?: string;
+}
+
+/** Where a new volume's content comes from: nothing, or a copy of another volume (`pool`/`name`). */
+export interface StorageVolumeSource {
+  type: string;
+  pool: string;
+  name: string;
+  /** The copy leaves the snapshots behind. */
+  volume_only?: boolean;
+}
+
+/** POST /1.0/storage-pools/{pool}/volumes[/{type}] */
+export interface StorageVolumesPost extends StorageVolumePut {
+  name: string;
+  type: string;
+  content_type: string;
+  source: StorageVolumeSource;
+}
+
+/** POST /1.0/storage-pools/{pool}/volumes/{type}/{name}: rename, or move to another pool. */
+export interface StorageVolumePost {
+  name: string;
+  pool: string;
+}
+
+/** A custom volume's snapshot (GET …/volumes/custom/{name}/snapshots/{snapshot}). */
+export interface StorageVolumeSnapshot {
+  name: string;
+  config: Record<string, string>;
+  description: string;
+  content_type: StorageVolumeContentType;
+  created_at: string;
+  expires_at: string;
+}
+
+/** POST …/volumes/custom/{name}/snapshots */
+export interface StorageVolumeSnapshotsPost {
+  name: string;
+  expires_at: string | null;
+}

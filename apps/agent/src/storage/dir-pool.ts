@@ -8,13 +8,15 @@ import { badRequest } from '../errors.js';
 
 /**
  * One directory per volume type and its snapshots, with the modes LXD 5.0.2 gives them: instance roots stay
- * traversable (0711) for unprivileged containers, custom volumes and images are private (0700).
+ * traversable (0711) for unprivileged containers, images are private (0700). Custom volumes differ from LXD's 0700:
+ * liblxc makes a volume's idmapped mount from inside the container's user namespace, which must reach it (LXD
+ * shifts the files instead), so `custom` is 0711 too; the snapshots stay private.
  */
 export const DIR_POOL_LAYOUT: Readonly<Record<string, number>> = {
   buckets: 0o711,
   containers: 0o711,
   'containers-snapshots': 0o711,
-  custom: 0o700,
+  custom: 0o711,
   'custom-snapshots': 0o700,
   images: 0o700,
   'virtual-machines': 0o700,

@@ -32,6 +32,7 @@ import {
   type AgentVolumeQuotaRequest,
   type AgentVolumeRefreshRequest,
   type AgentVolumeRefreshResult,
+  type AgentVolumeUsageResult,
 } from '@lxdts/api-types';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { AgentLogger } from '../log.js';
@@ -238,6 +239,8 @@ export class DirStorage implements StorageDriver {
     if (existsSync(path)) throw conflict(`Volume "${req.volume.name}" already exists`);
     const typeDir = join(req.volume.poolSource, req.volume.type);
     mkdirSync(typeDir, { recursive: true, mode: 0o711 });
+    // Pools made before custom/ became traversable (dir-pool.ts).
+    if (req.volume.type === 'custom') chmodSync(typeDir, 0o711);
     const tmp = tmpSibling(path);
     try {
       if (req.fromImage) {
@@ -642,6 +645,14 @@ export class DirStorage implements StorageDriver {
         }
       }
     })().finally(() => this.trashWorkers.delete(poolSource));
+  }
+
+  async volumeUsage(volume: AgentVolumeRef): Promise<AgentVolumeUsageResult> {
+    const path = this.volumePath(volume);
+    if (!existsSync(path)) throw notFound(`Volume "${volume.name}" not found`);
+    // -x: not into other file systems (or a btrfs volume's nested subvolumes).
+    const r = await this.runner.run('du', ['-s', '-x', '-B1', path], { timeoutMs: 0 });
+    return { used: Number(r.stdout.split(/\s/)[0] ?? 0) || 0 };
   }
 
   /** dir pools have no quotas (LXD's needs project quotas, which this host's file systems lack): accepted, ignored. */

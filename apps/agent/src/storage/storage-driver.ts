@@ -18,6 +18,8 @@ import type {
   AgentVolumeQuotaRequest,
   AgentVolumeRefreshRequest,
   AgentVolumeRefreshResult,
+  AgentVolumeRef,
+  AgentVolumeUsageResult,
 } from '@lxdts/api-types';
 
 export interface StorageDriver {
@@ -29,6 +31,8 @@ export interface StorageDriver {
   createVolume(request: AgentVolumeCreateRequest): Promise<AgentVolumeCreateResult>;
   /** Creates a volume as a copy of another one (lxc copy). */
   copyVolume(request: AgentVolumeCopyRequest): Promise<AgentVolumeCreateResult>;
+  /** Bytes the volume's files take on disk (lxc storage volume info). */
+  volumeUsage(volume: AgentVolumeRef): Promise<AgentVolumeUsageResult>;
   /** Brings an existing volume in line with another, moving only what differs (lxc copy --refresh). */
   refreshVolume(request: AgentVolumeRefreshRequest): Promise<AgentVolumeRefreshResult>;
   /** Packs a volume into a unified image tarball (lxc publish). */

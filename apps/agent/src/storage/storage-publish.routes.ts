@@ -83,6 +83,11 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
     },
     {
       method: 'POST',
+      path: '/storage/:driver/volume/usage',
+      handler: async ({ params, body }) => driver(params['driver']).volumeUsage(volumeRef(asObject(body ?? {}), 'volume')),
+    },
+    {
+      method: 'POST',
       path: '/storage/:driver/volume/quota',
       handler: async ({ params, body }) => {
         const o = asObject(body ?? {});

@@ -9,6 +9,8 @@ import type {
   AgentVolumeQuotaRequest,
   AgentVolumeRefreshRequest,
   AgentVolumeRefreshResult,
+  AgentVolumeRef,
+  AgentVolumeUsageResult,
   AgentVolumeImageExportRequest,
   AgentVolumeImageExportResult,
 } from '@lxdts/api-types';
@@ -266,6 +268,10 @@ export class AgentClient {
   /** Brings an existing volume in line with another (lxc copy --refresh); no time limit. */
   refreshVolume(req: AgentVolumeRefreshRequest): Promise<AgentVolumeRefreshResult> {
     return this.call('POST', `/storage/${enc(req.volume.driver ?? 'dir')}/volume/refresh`, req, { timeoutMs: 0 });
+  }
+
+  volumeUsage(volume: AgentVolumeRef): Promise<AgentVolumeUsageResult> {
+    return this.call('POST', `/storage/${enc(volume.driver ?? 'dir')}/volume/usage`, { volume }, { timeoutMs: 0 });
   }
 
   /** Sets the volume's size limit (root disk `size`; 0: none). */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ImagesModule } from '../images/images.module.js';
 import { ProjectsModule } from '../projects/projects.module.js';
+import { StoragePoolsModule } from '../storage-pools/storage-pools.module.js';
 import { InstanceLogsRoutes } from './instance-logs.routes.js';
 import { InstanceLogsService } from './instance-logs.service.js';
 import { InstancePowerService } from './instance-power.service.js';
@@ -18,7 +19,7 @@ import { InstancesRoutes } from './instances.routes.js';
 import { InstancesService } from './instances.service.js';
 
 @Module({
-  imports: [ProjectsModule, ImagesModule],
+  imports: [ProjectsModule, ImagesModule, StoragePoolsModule],
   providers: [
     InstancesRepository,
     InstanceSnapshotsRepository,

@@ -5,6 +5,7 @@ import type { AgentPoolRef, Devices } from '@lxdts/api-types';
 import { STORE } from '../daemon/tokens.js';
 import { configMap, devicesFromRows } from '../projects/config-rows.js';
 import { localMember } from '../cluster/local-member.js';
+import { StoragePoolsRepository } from '../storage-pools/storage-pools.repository.js';
 
 export interface InstanceRow {
   id: number;
@@ -58,7 +59,10 @@ export class InstancesRepository {
   /** Reads repeated between writes (standalone): an `lxc` command reads its instance, profiles and pool often. */
   private readonly cache: ReadCache;
 
-  constructor(@Inject(STORE) private readonly store: Store) {
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    private readonly pools: StoragePoolsRepository,
+  ) {
     this.cache = new ReadCache(store);
   }
 
@@ -172,7 +176,7 @@ export class InstancesRepository {
 
   /** Where the pool's volumes live on this member and its driver, for the agent; undefined for an unknown pool. */
   pool(name: string, db: Db = this.db): Promise<AgentPoolRef | undefined> {
-    return this.cache.get(`pool\0${name}`, db, () => this.loadPool(name, db));
+    return this.cache.get(`pool\0${name}`, db, () => this.pools.agentRef(name, db));
   }
 
   /** The directory holding the pool's volumes on this member. */
@@ -180,23 +184,18 @@ export class InstancesRepository {
     return (await this.pool(name, db))?.poolSource;
   }
 
-  private async loadPool(name: string, db: Db): Promise<AgentPoolRef | undefined> {
-    const rows = await db
-      .selectFrom('storage_pools_config')
-      .innerJoin('storage_pools', 'storage_pools.id', 'storage_pools_config.storage_pool_id')
-      .select(['storage_pools_config.key', 'storage_pools_config.value', 'storage_pools.driver'])
-      .where('storage_pools.name', '=', name)
-      // A btrfs pool's volumes are under its mount point; a dir pool's under its source.
-      .where('storage_pools_config.key', 'in', ['source', 'lxdts.volumes'])
-      // Each member has its own source; a pool-wide one (node_id NULL) otherwise.
-      .where((eb) => eb.or([eb('storage_pools_config.node_id', '=', localMember.nodeId), eb('storage_pools_config.node_id', 'is', null)]))
-      .orderBy('storage_pools_config.node_id', 'desc')
-      .execute();
-    const driver = rows[0]?.driver;
-    if (driver === undefined) return undefined;
-    const row = rows.find((r) => r.key === (driver === 'btrfs' ? 'lxdts.volumes' : 'source'));
-    if (!row) return undefined;
-    return driver === 'btrfs' ? { poolSource: row.value, driver: 'btrfs' } : { poolSource: row.value };
+  async customVolumeExists(pool: string, project: string, name: string, db: Db = this.db): Promise<boolean> {
+    const row = await db
+      .selectFrom('storage_volumes')
+      .innerJoin('storage_pools', 'storage_pools.id', 'storage_volumes.storage_pool_id')
+      .innerJoin('projects', 'projects.id', 'storage_volumes.project_id')
+      .select('storage_volumes.id')
+      .where('storage_pools.name', '=', pool)
+      .where('projects.name', '=', project)
+      .where('storage_volumes.name', '=', name)
+      .where('storage_volumes.type', '=', 2)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async poolNames(db: Db = this.db): Promise<Set<string>> {

@@ -200,9 +200,41 @@ export class InstancesService implements InstanceTargetResolver {
       rootfsPath: `${source ?? ''}/containers/${lxcName}/rootfs`,
       architecture: row.architecture,
       config,
-      devices,
+      devices: await this.resolveCustomVolumes(row.project, devices, idmap !== null),
       idmap,
     };
+  }
+
+  /**
+   * Disk devices on a custom volume (`pool` + `source` = volume name) get the volume's host path as their source,
+   * mounted idmapped in an unprivileged container (its files stay owned as the container's ids show them).
+   */
+  private async resolveCustomVolumes(project: string, devices: Devices, unprivileged: boolean): Promise<Devices> {
+    const out: Devices = {};
+    for (const [name, d] of Object.entries(devices)) {
+      const source = d['source'] ?? '';
+      if (d['type'] !== 'disk' || !d['pool'] || d['path'] === '/' || source === '' || source.startsWith('/')) {
+        out[name] = d;
+        continue;
+      }
+      const pool = await this.repo.pool(d['pool']);
+      if (!pool) throw badRequest(`Storage pool "${d['pool']}" of device "${name}" has no source on this member`);
+      if (!(await this.repo.customVolumeExists(d['pool'], project, source))) throw badRequest(`Storage volume "${source}" of device "${name}" not found in pool "${d['pool']}"`);
+      const { pool: _pool, ...rest } = d;
+      out[name] = { ...rest, source: `${pool.poolSource}/custom/${project}_${source}`, ...(unprivileged ? { shift: 'true' } : {}) };
+    }
+    return out;
+  }
+
+  /** Every custom volume the devices name exists in the instance's project (LXD refuses the device otherwise). */
+  private async checkCustomVolumes(project: string, devices: Devices): Promise<void> {
+    for (const [name, d] of Object.entries(devices)) {
+      const source = d['source'] ?? '';
+      if (d['type'] !== 'disk' || !d['pool'] || d['path'] === '/' || source === '' || source.startsWith('/')) continue;
+      if (!(await this.repo.customVolumeExists(d['pool'], project, source))) {
+        throw badRequest(`Failed add validation for device "${name}": Storage volume "${source}" not found in pool "${d['pool']}"`);
+      }
+    }
   }
 
   /** The map a container with this expanded config runs with: none when privileged, else the host's default. */
@@ -496,6 +528,7 @@ export class InstancesService implements InstanceTargetResolver {
       networks: await this.repo.networkTypes(networkProject.id),
       networkProject: networkProject.name,
     });
+    await this.checkCustomVolumes(project, expandedDevices);
     const pool = rootDisk(expandedDevices)!.pool;
     const poolId = (await this.repo.poolId(pool))!;
     const poolRef = await this.repo.pool(pool);
@@ -564,6 +597,7 @@ export class InstancesService implements InstanceTargetResolver {
       networks: await this.repo.networkTypes(networkProject.id),
       networkProject: networkProject.name,
     });
+    await this.checkCustomVolumes(project, expandedDevices);
     const oldDevices = (await this.expanded(row)).devices;
     const oldRoot = rootDisk(oldDevices);
     const newRoot = rootDisk(expandedDevices);

@@ -50,13 +50,31 @@ export const BTRFS_POOL_KEYS: Readonly<Record<string, Check>> = {
   'btrfs.mount_options': (v) => (/^[A-Za-z0-9_=.:,+-]*$/.test(v) ? null : `Invalid mount options "${v}"`),
 };
 
+/** A custom volume's own keys (the pool's `volume.*` defaults without the prefix). */
+export const CUSTOM_VOLUME_KEYS: Readonly<Record<string, Check>> = {
+  size,
+  'security.shifted': bool,
+  'security.unmapped': bool,
+  'snapshots.expiry': expiry,
+  'snapshots.pattern': anything,
+  'snapshots.schedule': schedule,
+};
+
 const POOL_KEYS: Readonly<Record<string, Readonly<Record<string, Check>>>> = { dir: DIR_POOL_KEYS, btrfs: BTRFS_POOL_KEYS };
 
 /** Keys that belong to one cluster member (stored with its node_id). */
 export const MEMBER_SPECIFIC_KEYS: ReadonlySet<string> = new Set(['source', 'volatile.initial_source', 'size']);
 
 export function validatePoolConfig(driver: string, config: Record<string, string>): void {
-  const keys = POOL_KEYS[driver] ?? DIR_POOL_KEYS;
+  validateKeys(POOL_KEYS[driver] ?? DIR_POOL_KEYS, config);
+}
+
+/** A custom volume's config; `volatile.*` keys are the daemon's and pass. */
+export function validateVolumeConfig(config: Record<string, string>): void {
+  validateKeys(CUSTOM_VOLUME_KEYS, Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))));
+}
+
+function validateKeys(keys: Readonly<Record<string, Check>>, config: Record<string, string>): void {
   for (const [key, value] of Object.entries(config)) {
     if (key.startsWith('user.')) continue;
     const check = keys[key];

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CustomVolumesService } from './custom-volumes.service.js';
 import { StoragePoolsRepository } from './storage-pools.repository.js';
 import { StoragePoolsRoutes } from './storage-pools.routes.js';
 import { StoragePoolsService } from './storage-pools.service.js';
@@ -12,9 +13,10 @@ import { StorageVolumesService } from './storage-volumes.service.js';
     StoragePoolsService,
     StorageVolumesRepository,
     StorageVolumesService,
+    CustomVolumesService,
     StorageVolumesRoutes,
     StoragePoolsRoutes,
   ],
-  exports: [StoragePoolsService, StoragePoolsRoutes],
+  exports: [StoragePoolsService, StoragePoolsRoutes, StoragePoolsRepository],
 })
 export class StoragePoolsModule {}

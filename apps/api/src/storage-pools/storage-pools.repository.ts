@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Store, Tx } from '@lxdts/raft-store';
+import type { AgentPoolRef } from '@lxdts/api-types';
+import type { Db, Store, Tx } from '@lxdts/raft-store';
+import { localMember } from '../cluster/local-member.js';
 import { STORE } from '../daemon/tokens.js';
 
 export interface PoolRow {
@@ -41,6 +43,26 @@ const IMAGE_VOLUME = 1;
 @Injectable()
 export class StoragePoolsRepository {
   constructor(@Inject(STORE) private readonly store: Store) {}
+
+  /** Where the pool's volumes live on this member and its driver, for the agent; undefined for an unknown pool. */
+  async agentRef(name: string, db: Db = this.store.db): Promise<AgentPoolRef | undefined> {
+    const rows = await db
+      .selectFrom('storage_pools_config')
+      .innerJoin('storage_pools', 'storage_pools.id', 'storage_pools_config.storage_pool_id')
+      .select(['storage_pools_config.key', 'storage_pools_config.value', 'storage_pools.driver'])
+      .where('storage_pools.name', '=', name)
+      // A btrfs pool's volumes are under its mount point; a dir pool's under its source.
+      .where('storage_pools_config.key', 'in', ['source', 'lxdts.volumes'])
+      // Each member has its own source; a pool-wide one (node_id NULL) otherwise.
+      .where((eb) => eb.or([eb('storage_pools_config.node_id', '=', localMember.nodeId), eb('storage_pools_config.node_id', 'is', null)]))
+      .orderBy('storage_pools_config.node_id', 'desc')
+      .execute();
+    const driver = rows[0]?.driver;
+    if (driver === undefined) return undefined;
+    const row = rows.find((r) => r.key === (driver === 'btrfs' ? 'lxdts.volumes' : 'source'));
+    if (!row) return undefined;
+    return driver === 'btrfs' ? { poolSource: row.value, driver: 'btrfs' } : { poolSource: row.value };
+  }
 
   list(): Promise<PoolRow[]> {
     return this.store.db.selectFrom('storage_pools').selectAll().orderBy('name').execute();

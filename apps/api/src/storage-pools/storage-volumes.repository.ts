@@ -1,6 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Store } from '@lxdts/raft-store';
+import type { Store, Tx } from '@lxdts/raft-store';
+import { localMember } from '../cluster/local-member.js';
 import { STORE } from '../daemon/tokens.js';
+
+/** storage_volumes.type of custom volumes. */
+export const CUSTOM_VOLUME = 2;
 
 export interface VolumeRow {
   id: number;
@@ -31,7 +35,25 @@ export interface VolumeUser {
   project: string;
 }
 
-/** Read side of storage_volumes (volume creation belongs to the instances/volumes work). */
+export interface NewCustomVolume {
+  poolId: number;
+  projectId: number;
+  name: string;
+  description: string;
+  config: Record<string, string>;
+  createdAt: string;
+}
+
+export interface VolumeSnapshotRow {
+  id: number;
+  name: string;
+  description: string;
+  creation_date: string;
+  expiry_date: string | null;
+  config: Record<string, string>;
+}
+
+/** storage_volumes and their snapshots: read for every volume type, written for custom volumes (instances write their own). */
 @Injectable()
 export class StorageVolumesRepository {
   constructor(@Inject(STORE) private readonly store: Store) {}
@@ -120,5 +142,92 @@ export class StorageVolumesRepository {
       ...instances.map((i) => ({ kind: 'instance' as const, ...i })),
       ...profiles.map((p) => ({ kind: 'profile' as const, ...p })),
     ];
+  }
+
+  async projectId(project: string): Promise<number | undefined> {
+    return (await this.store.db.selectFrom('projects').select('id').where('name', '=', project).executeTakeFirst())?.id;
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.store.transaction(fn);
+  }
+
+  async insertCustom(tx: Tx, v: NewCustomVolume): Promise<number> {
+    const { id } = await tx
+      .insertInto('storage_volumes')
+      .values({
+        name: v.name,
+        storage_pool_id: v.poolId,
+        node_id: localMember.nodeId,
+        type: CUSTOM_VOLUME,
+        description: v.description,
+        project_id: v.projectId,
+        content_type: 0,
+        creation_date: v.createdAt,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await this.writeConfig(tx, id, v.config);
+    return id;
+  }
+
+  async updateCustom(tx: Tx, id: number, put: { description: string; config: Record<string, string> }): Promise<void> {
+    await tx.updateTable('storage_volumes').set({ description: put.description }).where('id', '=', id).execute();
+    await tx.deleteFrom('storage_volumes_config').where('storage_volume_id', '=', id).execute();
+    await this.writeConfig(tx, id, put.config);
+  }
+
+  async rename(id: number, name: string): Promise<void> {
+    await this.store.db.updateTable('storage_volumes').set({ name }).where('id', '=', id).execute();
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.store.db.deleteFrom('storage_volumes').where('id', '=', id).execute();
+  }
+
+  async snapshots(volumeId: number): Promise<VolumeSnapshotRow[]> {
+    const db = this.store.db;
+    const [rows, config] = await Promise.all([
+      db
+        .selectFrom('storage_volumes_snapshots')
+        .select(['id', 'name', 'description', 'creation_date', 'expiry_date'])
+        .where('storage_volume_id', '=', volumeId)
+        .orderBy('id')
+        .execute(),
+      db
+        .selectFrom('storage_volumes_snapshots_config')
+        .innerJoin('storage_volumes_snapshots', 'storage_volumes_snapshots.id', 'storage_volumes_snapshots_config.storage_volume_snapshot_id')
+        .select(['storage_volume_snapshot_id as id', 'key', 'value'])
+        .where('storage_volumes_snapshots.storage_volume_id', '=', volumeId)
+        .execute(),
+    ]);
+    return rows.map((r) => ({ ...r, config: Object.fromEntries(config.filter((c) => c.id === r.id).map((c) => [c.key, c.value])) }));
+  }
+
+  async insertSnapshot(tx: Tx, volumeId: number, s: Omit<VolumeSnapshotRow, 'id'>): Promise<number> {
+    const { id } = await tx
+      .insertInto('storage_volumes_snapshots')
+      .values({ storage_volume_id: volumeId, name: s.name, description: s.description, creation_date: s.creation_date, expiry_date: s.expiry_date })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    for (const [key, value] of Object.entries(s.config)) {
+      await tx.insertInto('storage_volumes_snapshots_config').values({ storage_volume_snapshot_id: id, key, value }).execute();
+    }
+    return id;
+  }
+
+  async renameSnapshot(id: number, name: string): Promise<void> {
+    await this.store.db.updateTable('storage_volumes_snapshots').set({ name }).where('id', '=', id).execute();
+  }
+
+  async deleteSnapshot(id: number): Promise<void> {
+    await this.store.db.deleteFrom('storage_volumes_snapshots').where('id', '=', id).execute();
+  }
+
+  private async writeConfig(tx: Tx, id: number, config: Record<string, string>): Promise<void> {
+    for (const [key, value] of Object.entries(config)) {
+      if (value === '') continue;
+      await tx.insertInto('storage_volumes_config').values({ storage_volume_id: id, key, value }).execute();
+    }
   }
 }

@@ -1,44 +1,158 @@
 import { Injectable } from '@nestjs/common';
 import type { StorageVolume } from '@lxdts/api-types';
+import { badRequest } from '../http/api-error.js';
+import { boolean, object, optional, string, stringMap } from '../http/body-schema.js';
+import { checkEtag } from '../http/etag.js';
 import type { RequestContext } from '../http/request-context.js';
-import { sync } from '../http/response.js';
+import { async, emptySync, sync } from '../http/response.js';
 import type { Route, RouteProvider } from '../http/route.js';
+import { CustomVolumesService } from './custom-volumes.service.js';
 import { StorageVolumesService } from './storage-volumes.service.js';
 
 const writable = (v: StorageVolume) => ({ config: v.config, description: v.description });
 
-/** Read-only volume routes; listed by StoragePoolsRoutes. */
+const VolumesPost = object({
+  name: string,
+  type: string,
+  content_type: string,
+  config: stringMap,
+  description: string,
+  source: object({ type: string, pool: string, name: string, volume_only: boolean }),
+});
+const VolumePut = object({ config: stringMap, description: string, restore: string });
+const VolumePost = object({ name: string, pool: string });
+const SnapshotsPost = object({ name: string, expires_at: optional(string) });
+const SnapshotPost = object({ name: string });
+
+/** Volumes of every type are read here; custom volumes are also written (custom-volumes.service.ts). Listed by StoragePoolsRoutes. */
 @Injectable()
 export class StorageVolumesRoutes implements RouteProvider {
-  constructor(private readonly volumes: StorageVolumesService) {}
+  constructor(
+    private readonly volumes: StorageVolumesService,
+    private readonly custom: CustomVolumesService,
+  ) {}
 
   routes(): Route[] {
+    const pool = (ctx: RequestContext) => ctx.params['name'] ?? '';
+    const volume = (ctx: RequestContext) => ctx.params['volume'] ?? '';
     const list = async (ctx: RequestContext) => {
       const listed = await this.volumes.list({
-        pool: ctx.params['name'] ?? '',
+        pool: pool(ctx),
         ...(ctx.allProjects ? {} : { project: ctx.project }),
         ...(ctx.params['type'] !== undefined ? { type: ctx.params['type'] } : {}),
       });
       return sync(ctx.recursion > 0 ? listed.map((v) => v.volume) : listed.map((v) => v.url));
     };
+    const create = async (ctx: RequestContext) => {
+      const body = ctx.body(VolumesPost);
+      const type = ctx.params['type'] ?? body.type;
+      const op = await this.custom.create(pool(ctx), ctx.project, { ...body, type }, ctx.identity);
+      return op ? async(op) : emptySync();
+    };
     return [
-      { path: '/1.0/storage-pools/:name/volumes', get: { access: 'project', handler: list } },
-      { path: '/1.0/storage-pools/:name/volumes/:type', get: { access: 'project', handler: list } },
+      { path: '/1.0/storage-pools/:name/volumes', get: { access: 'project', handler: list }, post: { access: 'project', handler: create } },
+      { path: '/1.0/storage-pools/:name/volumes/:type', get: { access: 'project', handler: list }, post: { access: 'project', handler: create } },
       {
         path: '/1.0/storage-pools/:name/volumes/:type/:volume',
         get: {
           access: 'project',
           handler: async (ctx) => {
-            const volume = await this.volumes.get({
-              pool: ctx.params['name'] ?? '',
-              project: ctx.project,
-              type: ctx.params['type'] ?? '',
-              name: ctx.params['volume'] ?? '',
-            });
-            return sync(volume, { etag: writable(volume) });
+            const v = await this.volumes.get({ pool: pool(ctx), project: ctx.project, type: ctx.params['type'] ?? '', name: volume(ctx) });
+            return sync(v, { etag: writable(v) });
+          },
+        },
+        put: { access: 'project', handler: (ctx) => this.update(ctx, 'replace') },
+        patch: { access: 'project', handler: (ctx) => this.update(ctx, 'merge') },
+        post: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            const op = await this.custom.rename(pool(ctx), ctx.project, volume(ctx), ctx.body(VolumePost), ctx.identity);
+            return op ? async(op) : emptySync();
+          },
+        },
+        delete: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            await this.custom.delete(pool(ctx), ctx.project, volume(ctx), ctx.identity);
+            return emptySync();
+          },
+        },
+      },
+      {
+        path: '/1.0/storage-pools/:name/volumes/:type/:volume/state',
+        get: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            return sync(await this.custom.state(pool(ctx), ctx.project, volume(ctx)));
+          },
+        },
+      },
+      {
+        path: '/1.0/storage-pools/:name/volumes/:type/:volume/snapshots',
+        get: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            const snaps = await this.custom.snapshots(pool(ctx), ctx.project, volume(ctx));
+            return sync(ctx.recursion > 0 ? snaps : snaps.map((s) => this.custom.snapshotUrl(pool(ctx), ctx.project, volume(ctx), s.name)));
+          },
+        },
+        post: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            const body = ctx.body(SnapshotsPost);
+            return async(await this.custom.createSnapshot(pool(ctx), ctx.project, volume(ctx), { name: body.name, expires_at: body.expires_at ?? null }, ctx.identity));
+          },
+        },
+      },
+      {
+        path: '/1.0/storage-pools/:name/volumes/:type/:volume/snapshots/:snapshot',
+        get: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            const s = await this.custom.snapshot(pool(ctx), ctx.project, volume(ctx), ctx.params['snapshot'] ?? '');
+            return sync(s, { etag: { description: s.description, expires_at: s.expires_at } });
+          },
+        },
+        post: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            const body = ctx.body(SnapshotPost);
+            return async(await this.custom.renameSnapshot(pool(ctx), ctx.project, volume(ctx), ctx.params['snapshot'] ?? '', body.name, ctx.identity));
+          },
+        },
+        delete: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            return async(await this.custom.deleteSnapshot(pool(ctx), ctx.project, volume(ctx), ctx.params['snapshot'] ?? '', ctx.identity));
           },
         },
       },
     ];
   }
+
+  private async update(ctx: RequestContext, mode: 'replace' | 'merge') {
+    customOnly(ctx);
+    const name = ctx.params['volume'] ?? '';
+    const poolName = ctx.params['name'] ?? '';
+    const body = ctx.body(VolumePut);
+    const json = ctx.json();
+    const hasDescription = typeof json === 'object' && json !== null && 'description' in json;
+    if (!body.restore) checkEtag(ctx.ifMatch, writable(await this.volumes.get({ pool: poolName, project: ctx.project, type: 'custom', name })));
+    await this.custom.update(poolName, ctx.project, name, body, mode, hasDescription, ctx.identity);
+    return emptySync();
+  }
+}
+
+/** Instance and image volumes change with their instance or image, never through the volumes API. */
+function customOnly(ctx: RequestContext): void {
+  const type = ctx.params['type'] ?? '';
+  if (type !== 'custom') throw badRequest(`Storage volumes of type "${type}" cannot be changed through this endpoint`);
 }

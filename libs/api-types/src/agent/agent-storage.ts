@@ -248,3 +248,8 @@ export interface AgentVolumeQuotaRequest {
   volume: AgentVolumeRef;
   size: number;
 }
+
+/** POST /storage/:driver/volume/usage: bytes the volume's files take on disk. */
+export interface AgentVolumeUsageResult {
+  used: number;
+}
