@@ -43,7 +43,7 @@ describe('custom storage volumes (real containers)', { skip: !usable && 'needs r
     if (d) {
       for (const name of ['w1', 'w2']) await d.lxc(['delete', '--force', name]);
       for (const v of ['shared', 'renamed', 'copy']) await d.lxc(['storage', 'volume', 'delete', 'bp', v]);
-      await d.lxc(['storage', 'volume', 'delete', 'default', 'moved']);
+      for (const v of ['moved', 'live']) await d.lxc(['storage', 'volume', 'delete', 'default', v]);
       await d.lxc(['storage', 'delete', 'bp']);
       await d.dispose();
     }
@@ -93,6 +93,20 @@ describe('custom storage volumes (real containers)', { skip: !usable && 'needs r
     assert.equal((await ok(['exec', 'w1', '--', 'cat', '/mnt/shared/note'])).trim(), 'written-by-w1');
     assert.match(await ok(['storage', 'volume', 'list', 'bp', '-f', 'csv']), /custom \(snapshot\),shared\/before,/);
     await ok(['stop', '--force', 'w1']);
+  });
+
+  test('hot-plug: attaching to a running container mounts at once, a device change remounts, detaching unmounts', async () => {
+    await ok(['storage', 'volume', 'create', 'default', 'live']);
+    await ok(['start', 'w1']);
+    await ok(['storage', 'volume', 'attach', 'default', 'live', 'w1', '/mnt/live']);
+    await ok(['exec', 'w1', '--', 'sh', '-c', 'echo hot > /mnt/live/f']);
+    assert.equal((await ok(['exec', 'w1', '--', 'cat', '/mnt/live/f'])).trim(), 'hot');
+    await ok(['config', 'device', 'set', 'w1', 'live', 'readonly=true']);
+    await fails(['exec', 'w1', '--', 'touch', '/mnt/live/g'], /Read-only file system/);
+    await ok(['storage', 'volume', 'detach', 'default', 'live', 'w1']);
+    assert.doesNotMatch(await ok(['exec', 'w1', '--', 'cat', '/proc/mounts']), /\/mnt\/live/);
+    await ok(['stop', '--force', 'w1']);
+    await ok(['storage', 'volume', 'delete', 'default', 'live']);
   });
 
   test('in use: no delete, no rename; detached: rename, copy, move to the dir pool, delete', async () => {

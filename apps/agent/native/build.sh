@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the agent's native helpers into build/: lxdts-attach (exec, from lxdts-attach.c) and lxdts-btrfs (btrfs
+# Builds the agent's native helpers into build/: lxdts-attach (exec), lxdts-mount (disk hot-plug) and lxdts-btrfs (btrfs
 # subvolume ioctls, from lxdts-btrfs.c). Idempotent: a binary newer than its source and this script is kept. Needs
 # only gcc (no liblxc, no libseccomp, no libbtrfsutil). The agent uses each when it exists and falls back to
 # lxc-attach / btrfs-progs otherwise (apps/agent/src/exec/exec-launcher.ts, src/storage/btrfs-commands.ts).
@@ -9,7 +9,7 @@ mkdir -p "$here/build"
 # Static when libc.a is there (libc6-dev): no dynamic loader at each exec, ~0.8 ms less per call.
 flags="-O2 -Wall -Wextra -Werror -D_FORTIFY_SOURCE=2"
 
-for name in lxdts-attach lxdts-btrfs; do
+for name in lxdts-attach lxdts-btrfs lxdts-mount; do
   src="$here/$name.c"
   out="$here/build/$name"
   if [ -x "$out" ] && [ "$out" -nt "$src" ] && [ "$out" -nt "$0" ]; then

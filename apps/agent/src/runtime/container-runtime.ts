@@ -26,6 +26,11 @@ export interface ContainerRuntime {
   freeze(lxcName: string): Promise<void>;
   /** Resolves the devices against this host as a start would; throws the start's 400 when one cannot be set up. */
   checkDevices(spec: AgentInstanceSpec): void;
+  /**
+   * Disk hot-plug into a running container: unmounts `remove` (container paths), then mounts the spec's disk devices
+   * named in `add` (as a start would mount them).
+   */
+  hotplugDisks(spec: AgentInstanceSpec, change: { add: string[]; remove: string[] }): Promise<void>;
   /** Applies `limits.*` keys to a running container's cgroups (`lxc.cgroup.*` equivalents). */
   applyLimits(lxcName: string, config: Record<string, string>): Promise<void>;
   unfreeze(lxcName: string): Promise<void>;

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type {
   AgentInstanceSpec,
   AgentInstanceState,
@@ -31,6 +32,9 @@ import {
 import { type FastActive, type LxcInfo, fastActive, fastInfo, fastState, initFile, monitorFile, withUsage } from './fast-state.js';
 import { HostLinks } from './proc-net.js';
 import { StateWorker } from './state-worker.js';
+
+/** The disk hot-plug helper native/build.sh makes (dist/runtime/ → native/build/). */
+const MOUNT_HELPER_PATH = fileURLToPath(new URL('../../native/build/lxdts-mount', import.meta.url));
 
 /** liblxc names become directory and socket names: keep them to LXD's instance-name alphabet plus `_`. */
 const LXC_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -247,6 +251,25 @@ export class LxcRuntime implements ContainerRuntime {
   checkDevices(spec: AgentInstanceSpec): void {
     checkName(spec.lxcName);
     resolveDevices(spec, hostDeviceView);
+  }
+
+  async hotplugDisks(spec: AgentInstanceSpec, change: { add: string[]; remove: string[] }): Promise<void> {
+    checkName(spec.lxcName);
+    const mounts = resolveDevices(spec, hostDeviceView).mounts.filter((m) => change.add.includes(m.device));
+    await this.serialized(spec.lxcName, async () => {
+      const { state, pid } = await this.info(spec.lxcName);
+      if ((state !== 'RUNNING' && state !== 'FROZEN') || pid <= 0) throw conflict("The instance isn't running");
+      if (!existsSync(MOUNT_HELPER_PATH)) throw badRequest('Adding disks to a running container needs lxdts-mount (apps/agent/native/build.sh); restart the instance instead');
+      for (const path of change.remove) {
+        if (!path.startsWith('/')) throw badRequest(`Invalid disk path "${path}"`);
+        await this.runner.run(MOUNT_HELPER_PATH, ['umount', String(pid), path], { timeoutMs: 30_000 });
+      }
+      for (const m of mounts) {
+        const opts = [...(m.shift ? ['idmap'] : []), ...(m.readonly ? ['ro'] : []), ...(m.recursive ? ['rec'] : [])];
+        await this.runner.run(MOUNT_HELPER_PATH, ['mount', String(pid), m.source, m.path, ...opts], { timeoutMs: 30_000 });
+        this.log.info(`Mounted ${m.source} at ${m.path} in running container ${spec.lxcName}`);
+      }
+    });
   }
 
   async applyLimits(lxcName: string, config: Record<string, string>): Promise<void> {

@@ -65,6 +65,7 @@ describe('agent HTTP server', () => {
     },
     unfreeze: async () => undefined,
     applyLimits: async () => undefined,
+    hotplugDisks: async () => undefined,
     checkDevices: () => undefined,
     summary: async (n) => ({ lxcName: n, status: 'Running', status_code: 103, pid: 42 }),
     activeStates: async () => {

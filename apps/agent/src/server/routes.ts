@@ -74,6 +74,16 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
     },
     {
       method: 'POST',
+      path: '/instances/:lxcName/devices/hotplug',
+      handler: async ({ params, body: b }) => {
+        const o = body(b);
+        const spec = decodeSpec(asObject(o['spec'], '"spec"'));
+        if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        await runtime.hotplugDisks(spec, { add: stringArray(o, 'add'), remove: stringArray(o, 'remove') });
+      },
+    },
+    {
+      method: 'POST',
       path: '/instances/:lxcName/limits',
       handler: async ({ params, body: b }) => runtime.applyLimits(name(params), stringMap(body(b), 'config')),
     },

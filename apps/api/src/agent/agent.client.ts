@@ -178,6 +178,11 @@ export class AgentClient {
     await this.call('POST', `/instances/${enc(spec.lxcName)}/devices/check`, { spec }, options);
   }
 
+  /** Disk hot-plug: unmounts `remove` (container paths), then mounts the spec's disk devices named in `add`. */
+  async hotplugDisks(spec: AgentInstanceSpec, change: { add: string[]; remove: string[] }): Promise<void> {
+    await this.call('POST', `/instances/${enc(spec.lxcName)}/devices/hotplug`, { spec, ...change });
+  }
+
   /** Applies `limits.*` to a running container's cgroups. */
   async applyLimits(lxcName: string, req: { config: Record<string, string> }): Promise<void> {
     await this.call('POST', `/instances/${enc(lxcName)}/limits`, req);

@@ -615,8 +615,18 @@ export class InstancesService implements InstanceTargetResolver {
     const lxcName = lxcNameOf(project, name);
     const status = await this.statusOf(lxcName);
     const live = status.status === 'Running' || status.status === 'Frozen';
-    // A running container's devices must be startable now (LXD starts added ones at once): check before saving.
-    if (live) await this.agent.checkDevices(await this.agentSpec(row, { config: expandConfig(ordered, config), devices: expandedDevices }));
+    // A running container's devices must be startable now (LXD starts added ones at once): check before saving,
+    // and disks added, changed or removed are mounted or unmounted in it now (hot-plug).
+    if (live) {
+      const spec = await this.agentSpec(row, { config: expandConfig(ordered, config), devices: expandedDevices });
+      await this.agent.checkDevices(spec);
+      const change = diskChanges(oldDevices, expandedDevices);
+      if (change.add.length || change.remove.length) {
+        await this.agent.hotplugDisks(spec, change).catch((err: Error) => {
+          throw badRequest(`Failed to update the disks of the running instance: ${err.message}`);
+        });
+      }
+    }
     await this.repo.transaction((tx) =>
       this.repo.update(tx, row.id, {
         config,
@@ -827,4 +837,23 @@ export class InstancesService implements InstanceTargetResolver {
   private projectRow(project: string) {
     return this.projects.row(project);
   }
+}
+
+/** Non-root disk devices to mount (added or changed: by name) and to unmount (removed or changed: old paths). */
+function diskChanges(before: Devices, after: Devices): { add: string[]; remove: string[] } {
+  const disk = (d: Record<string, string> | undefined) => d !== undefined && d['type'] === 'disk' && d['path'] !== '/' && (d['path'] ?? '') !== '';
+  const same = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+  const add: string[] = [];
+  const remove: string[] = [];
+  for (const [name, d] of Object.entries(before)) {
+    if (!disk(d)) continue;
+    const next = after[name];
+    if (!next || !same(d, next)) remove.push(d['path'] as string);
+  }
+  for (const [name, d] of Object.entries(after)) {
+    if (!disk(d)) continue;
+    const prev = before[name];
+    if (!prev || !same(prev, d)) add.push(name);
+  }
+  return { add, remove };
 }
