@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestDaemon, busyboxImageDir, describeRun, makeTempDir, parseYaml, removeTempDir } from './harness/index.js';
@@ -150,6 +150,18 @@ describe('btrfs storage pools (real containers)', { skip: !usable && 'needs root
     await ok(['delete', '--force', 'b1']);
     assert.ok(!existsSync(join(mount(), 'containers', 'b1')));
     assert.ok(!existsSync(join(mount(), 'containers-snapshots', 'b1')));
+
+    // A create that fails midway (the tarball ends inside the rootfs) leaves no subvolume, directory or row.
+    const cut = join(work, 'cut.tar');
+    execFileSync('sh', ['-c', `gzip -dc '${file}' | head -c ${4 * 1024 * 1024} > '${cut}'`]);
+    const before1 = subvolumes();
+    const r = await d.lxc(['import', cut, '--storage', 'bp'], { timeoutMs: 120_000 });
+    assert.notEqual(r.code, 0, describeRun(r));
+    assert.deepEqual(subvolumes(), before1);
+    assert.ok(!existsSync(join(mount(), 'containers', 'b1')) && !existsSync(join(mount(), 'containers-snapshots', 'b1')));
+    assert.deepEqual(readdirSync(join(mount(), 'containers')).filter((e) => e.includes('b1')), [], 'no staging left');
+    assert.doesNotMatch(await ok(['list', '-c', 'n', '-f', 'csv']), /^b1$/m);
+
     await ok(['import', file, '--storage', 'bp']);
     assert.ok(isSubvolume(join(mount(), 'containers', 'b1')));
     assert.ok(isSubvolume(join(mount(), 'containers-snapshots', 'b1', 'snap0')));
