@@ -10,7 +10,8 @@ const BOOLEANS = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'];
 const bool: Check = (v) => (v === '' || BOOLEANS.includes(v.toLowerCase()) ? null : `Invalid value for a boolean "${v}"`);
 
 const SIZE = /^\d+(\.\d+)?\s*(B|[kMGTPE]B|[KMGTPE]iB)?$/;
-const size: Check = (v) => (v === '' || SIZE.test(v) ? null : `Invalid value for a size "${v}"`);
+/** LXD's units.ParseByteSizeString message. */
+const size: Check = (v) => (v === '' || SIZE.test(v) ? null : `Invalid value: ${v}`);
 
 /** Bandwidth as rsync's --bwlimit takes it: a number with an optional unit. */
 const bwlimit: Check = (v) => (v === '' || /^\d+(\.\d+)?\s*([kKmMgGtT]i?B?|B)?$/.test(v) ? null : `Invalid value for a bandwidth limit "${v}"`);
