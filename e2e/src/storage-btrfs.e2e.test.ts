@@ -168,6 +168,23 @@ describe('btrfs storage pools (real containers)', { skip: !usable && 'needs root
     await ok(['start', 'b1']);
     assert.equal(await sha('b1', '/root/data'), before);
     assert.match(await ok(['info', 'b1']), /\| snap0 /);
+
+    // --optimized-storage: btrfs send streams in LXD's layout, received back into subvolumes.
+    const opt = join(work, 'b1-optimized.tar.gz');
+    await ok(['export', 'b1', opt, '--optimized-storage']);
+    const listing = execFileSync('tar', ['-tzf', opt], { encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(listing.slice(0, 2), ['backup/index.yaml', 'backup/optimized_header.yaml']);
+    assert.ok(listing.includes('backup/snapshots/snap0.bin') && listing.at(-1) === 'backup/container.bin', listing.join(' '));
+    await ok(['delete', '--force', 'b1']);
+    await ok(['import', opt, '--storage', 'bp']);
+    assert.ok(isSubvolume(join(mount(), 'containers', 'b1')));
+    assert.equal(execFileSync('btrfs', ['property', 'get', '-ts', join(mount(), 'containers-snapshots', 'b1', 'snap0'), 'ro'], { encoding: 'utf8' }).trim(), 'ro=true');
+    await ok(['start', 'b1']);
+    assert.equal(await sha('b1', '/root/data'), before);
+    assert.match(await ok(['exec', 'b1', '--', 'ls', '-ln', '/root/data']), /\s0\s+0\s/, 'owned by the container\'s root again');
+    await ok(['restore', 'b1', 'snap0']);
+    await fails(['import', opt, 'b9', '--storage', 'default'], /only be imported into a btrfs pool/);
+    await fails(['export', 'b9-none', join(work, 'x.tar.gz'), '--optimized-storage'], /not found/i);
   });
 
   test('a pool in use cannot be deleted; deleting instances removes their subvolumes; then the pool goes', async () => {

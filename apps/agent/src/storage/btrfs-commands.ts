@@ -44,7 +44,7 @@ export class BtrfsCommands {
   }
 
   async setReadonly(path: string, on: boolean): Promise<void> {
-    await this.run(['readonly', path, String(on)], ['property', 'set', '-ts', path, 'ro', String(on)]);
+    await this.run(['readonly', path, String(on)], ['property', 'set', '-f', '-ts', path, 'ro', String(on)]);
   }
 
   private async run(helperArgs: string[], progsArgs: string[]): Promise<void> {

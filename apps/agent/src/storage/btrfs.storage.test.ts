@@ -131,6 +131,42 @@ describe(`btrfs storage (${label})`, { skip: (!usable && 'needs root and btrfs-p
     assert.deepEqual(subvolumes(mount), ['images/fpa']);
   });
 
+  test('optimized backup: send streams in LXD\'s layout, owners shifted up on export and back on import', async () => {
+    const v = await storage.createVolume({ volume: vol('o1'), fromImage: { fingerprint: 'fpa' } });
+    writeFileSync(join(v.rootfsPath, 'owned'), 'x');
+    execFileSync('chown', ['1000:1000', join(v.rootfsPath, 'owned')]);
+    await storage.createSnapshot({ volume: vol('o1'), snapshot: 's0' });
+    writeFileSync(join(v.rootfsPath, 'later'), 'y');
+    const file = join(dir, 'o1-opt.tar.gz');
+    const shift = { uid: 1000000, gid: 1000000, range: 65536 };
+    await storage.exportBackup({ volume: vol('o1'), snapshots: ['s0'], indexYaml: 'name: o1\noptimized: true\n', backupYaml: 'container: {}\n', targetFile: file, compression: 'gzip', shift, optimized: true });
+    const listing = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(listing, ['backup/index.yaml', 'backup/optimized_header.yaml', 'backup/snapshots/s0.bin', 'backup/container.bin']);
+    assert.match(execFileSync('tar', ['-xzOf', file, 'backup/optimized_header.yaml'], { encoding: 'utf8' }), /^subvolumes:\n- path: \/\n  snapshot: s0\n  readonly: true\n  uuid: [0-9a-f-]{36}\n- path: \/\n  snapshot: ""\n  readonly: false\n/);
+    assert.deepEqual(subvolumes(mount).filter((s) => s.includes('backup')), [], 'the export snapshot is gone');
+
+    await storage.importBackup({ volume: vol('o2'), snapshots: ['s0'], file, unshift: shift, optimized: true });
+    const root = join(mount, 'containers/o2/rootfs');
+    assert.equal(statSync(join(root, 'owned')).uid, 1000);
+    assert.equal(statSync(join(root, 'etc/hostname')).uid, 0);
+    assert.equal(readFileSync(join(root, 'later'), 'utf8'), 'y');
+    assert.ok(existsSync(join(mount, 'containers/o2/backup.yaml')));
+    writeFileSync(join(root, 'writable'), 'z');
+    assert.throws(() => writeFileSync(join(mount, 'containers-snapshots/o2/s0/rootfs/x'), 'x'), /EROFS/);
+    assert.ok(!existsSync(join(mount, 'containers-snapshots/o2/s0/rootfs/later')));
+    for (const name of ['o1', 'o2']) await storage.deleteVolume({ volume: vol(name) });
+    assert.deepEqual(subvolumes(mount), ['images/fpa']);
+  });
+
+  test('optimized import of a broken tarball leaves nothing', async () => {
+    const bad = join(dir, 'bad.tar');
+    writeFileSync(join(dir, 'junk.bin'), 'not a stream');
+    execFileSync('tar', ['-cf', bad, '-C', dir, 'junk.bin']);
+    await assert.rejects(storage.importBackup({ volume: vol('o3'), snapshots: [], file: bad, optimized: true }));
+    assert.deepEqual(subvolumes(mount), ['images/fpa']);
+    assert.ok(!existsSync(join(mount, 'containers/o3')));
+  });
+
   test('refusals: an existing loop file, a tiny size, a source that is no btrfs', async () => {
     await assert.rejects(createBtrfsPool(runner, { mountPoint: join(dir, 'm2'), loopFile: loop, size: 512 * 1024 * 1024 }), /already exists|in use/);
     await assert.rejects(createBtrfsPool(runner, { mountPoint: join(dir, 'm2'), loopFile: join(dir, 'disks/tiny.img'), size: 1024 }), /at least/);

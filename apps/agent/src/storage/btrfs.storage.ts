@@ -7,14 +7,15 @@
 // `btrfs subvolume delete` (the file system frees the blocks in the background). Root disk quotas are qgroup limits
 // on the volume's referenced bytes, as LXD sets them.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { AgentVolumeQuotaRequest } from '@lxdts/api-types';
+import type { AgentBackupExportRequest, AgentBackupImportRequest, AgentVolumeQuotaRequest, AgentVolumeRef } from '@lxdts/api-types';
 import { badRequest, notFound } from '../errors.js';
 import type { AgentLogger } from '../log.js';
 import type { ProcessRunner } from '../process/run.js';
 import { BtrfsCommands } from './btrfs-commands.js';
-import { DirStorage } from './dir.storage.js';
+import { exportOptimized, importOptimized, type OptimizedBackupPaths } from './btrfs-optimized-backup.js';
+import { BACKUP_COMPRESSORS, DirStorage, tmpSibling } from './dir.storage.js';
 
 /** The inode number of every subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
 const SUBVOLUME_ROOT_INODE = 256;
@@ -99,6 +100,44 @@ export class BtrfsStorage extends DirStorage {
     await this.subvolumes.setReadonly(path, false).catch(() => undefined);
     for (const child of children) await this.deleteSubvolume(child);
     await this.subvolumes.delete(path);
+  }
+
+  /** LXD's tarball of file trees, or with `optimized` its btrfs send streams (btrfs-optimized-backup.ts). */
+  override async exportBackup(req: AgentBackupExportRequest): Promise<void> {
+    if (!req.optimized) return super.exportBackup(req);
+    const paths = this.backupPaths(req.volume);
+    if (!existsSync(paths.volume)) throw notFound(`Volume "${req.volume.name}" not found`);
+    for (const s of req.snapshots) if (!existsSync(paths.snapshot(s))) throw notFound(`Snapshot "${s}" not found`);
+    if (!req.targetFile.startsWith('/') || req.targetFile.split('/').includes('..')) throw badRequest(`Target file path must be absolute: "${req.targetFile}"`);
+    const compressor = BACKUP_COMPRESSORS[req.compression];
+    if (compressor === undefined) throw badRequest(`Unsupported compression algorithm "${req.compression}"`);
+    mkdirSync(dirname(req.targetFile), { recursive: true, mode: 0o700 });
+    const staging = `${tmpSibling(req.targetFile)}.d`;
+    const tmp = tmpSibling(req.targetFile);
+    try {
+      await exportOptimized(this.runner, this.subvolumes, paths, req, compressor, staging, tmp);
+      renameSync(tmp, req.targetFile);
+    } finally {
+      rmSync(tmp, { force: true });
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+
+  override async importBackup(req: AgentBackupImportRequest): Promise<void> {
+    if (!req.optimized) return super.importBackup(req);
+    const paths = this.backupPaths(req.volume);
+    if (existsSync(paths.volume)) throw badRequest(`Volume "${req.volume.name}" already exists`);
+    if (!req.file.startsWith('/') || !existsSync(req.file)) throw badRequest(`Backup file not found: "${req.file}"`);
+    try {
+      await importOptimized(this.runner, this.subvolumes, paths, req, (p) => this.removeTree(req.volume.poolSource, p, 'failed'));
+    } catch (err) {
+      if (existsSync(paths.snapshotsDir)) await this.removeTree(req.volume.poolSource, paths.snapshotsDir, 'failed');
+      throw err;
+    }
+  }
+
+  private backupPaths(volume: AgentVolumeRef): OptimizedBackupPaths {
+    return { volume: this.volumePath(volume), snapshot: (s) => this.snapshotPath({ volume, snapshot: s }), snapshotsDir: this.snapshotsDir(volume) };
   }
 
   /** qgroup limit on the referenced bytes of the volume's subvolume; 0 removes the limit. */

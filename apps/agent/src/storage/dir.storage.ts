@@ -48,7 +48,7 @@ const VOLUME_TYPES = ['containers', 'custom'];
  * Compression program for tar per backups.compression_algorithm ('' : none). gzip is pigz when installed: the same
  * format, compressed on every core (an export is then faster than `tar | gzip`).
  */
-const BACKUP_COMPRESSORS: Record<string, string> = {
+export const BACKUP_COMPRESSORS: Record<string, string> = {
   none: '',
   gzip: existsSync('/usr/bin/pigz') ? 'pigz' : 'gzip',
   bzip2: 'bzip2',
@@ -423,6 +423,7 @@ export class DirStorage implements StorageDriver {
 
   /** LXD's backup tarball of a volume and some of its snapshots (see AgentBackupExportRequest). */
   async exportBackup(req: AgentBackupExportRequest): Promise<void> {
+    if (req.optimized) throw badRequest(`Optimized backups are not supported by the ${this.name} storage driver`);
     const path = this.volumePath(req.volume);
     if (!existsSync(path)) throw notFound(`Volume "${req.volume.name}" not found`);
     if (!isAbsolute(req.targetFile) || req.targetFile.split('/').includes('..')) throw badRequest(`Target file path must be absolute: "${req.targetFile}"`);
@@ -480,6 +481,7 @@ export class DirStorage implements StorageDriver {
   }
 
   async importBackup(req: AgentBackupImportRequest): Promise<void> {
+    if (req.optimized) throw badRequest(`Optimized backups are not supported by the ${this.name} storage driver`);
     const path = this.volumePath(req.volume);
     if (existsSync(path)) throw conflict(`Volume "${req.volume.name}" already exists`);
     if (!isAbsolute(req.file) || !existsSync(req.file)) throw badRequest(`Backup file not found: "${req.file}"`);
@@ -681,7 +683,7 @@ function checkPool(poolSource: string): void {
 }
 
 /** `<dir>/.<name>.tmp-<random>`: hidden, in the same file system, so the final rename is atomic. */
-function tmpSibling(path: string): string {
+export function tmpSibling(path: string): string {
   const slash = path.lastIndexOf('/');
   return `${path.slice(0, slash)}/.${path.slice(slash + 1)}.tmp-${randomBytes(4).toString('hex')}`;
 }

@@ -62,6 +62,7 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
           targetFile: str(o, 'targetFile'),
           compression: str(o, 'compression'),
           ...shiftOf(o, 'shift'),
+          ...(o['optimized'] === true ? { optimized: true } : {}),
         });
       },
     },
@@ -70,7 +71,13 @@ export function storagePublishRoutes(storage: Readonly<Record<string, StorageDri
       path: '/storage/:driver/backup/import',
       handler: async ({ params, body }) => {
         const o = asObject(body ?? {});
-        await driver(params['driver']).importBackup({ volume: volumeRef(o, 'volume'), snapshots: stringArray(o, 'snapshots'), file: str(o, 'file'), ...shiftOf(o, 'unshift') });
+        await driver(params['driver']).importBackup({
+          volume: volumeRef(o, 'volume'),
+          snapshots: stringArray(o, 'snapshots'),
+          file: str(o, 'file'),
+          ...shiftOf(o, 'unshift'),
+          ...(o['optimized'] === true ? { optimized: true } : {}),
+        });
       },
     },
     {

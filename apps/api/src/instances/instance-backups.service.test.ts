@@ -31,7 +31,7 @@ config:
   assert.deepEqual(plan.snapshots.map((s) => [s.name, s.expiresAt, s.config['user.a']]), [['s0', null, '0']]);
   assert.throws(() => parseIndex('name: x\n'), /no instance/);
   assert.throws(() => parseIndex('name: x\ntype: virtual-machine\nconfig: { container: {} }\n'), /not supported/);
-  assert.throws(() => parseIndex('name: x\noptimized: true\nconfig: { container: {} }\n'), /Optimized/);
+  assert.equal(parseIndex('name: x\noptimized: true\nconfig: { container: {} }\n').optimized, true, 'optimized backups are read (and go to btrfs pools only)');
   assert.equal(backupCompression('', undefined, undefined), 'gzip');
   assert.equal(backupCompression('', 'xz', 'zstd'), 'xz');
   assert.throws(() => backupCompression('rar', undefined, undefined), /Unsupported compression/);

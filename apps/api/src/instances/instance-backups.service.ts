@@ -79,7 +79,9 @@ export class InstanceBackupsService {
     if (projectConfig['restricted'] === 'true' && projectConfig['restricted.backups'] === 'block') {
       throw forbidden(`Project "${row.project}" doesn't allow for backups`);
     }
-    if (post.optimized_storage) throw badRequest('Optimized backups are not supported by the dir storage driver');
+    const driver = (await this.instances.rootPool(row))?.driver ?? 'dir';
+    const optimized = post.optimized_storage === true;
+    if (optimized && driver !== 'btrfs') throw badRequest(`Optimized backups are not supported by the ${driver} storage driver`);
     const compression = backupCompression(post.compression_algorithm, projectConfig['backups.compression_algorithm'], await this.serverConfig.get('backups.compression_algorithm'));
     const existing = await this.repo.list(row.id);
     const backupName = post.name === '' ? nextSnapshotName('backup%d', existing.map((b) => b.name)) : post.name;
@@ -96,7 +98,7 @@ export class InstanceBackupsService {
       resources: { ...this.instances.resources({ project: row.project, name: row.name }), backups: [`/1.0/backups/${backupName}`] },
       run: async () => {
         const snaps = instanceOnly ? [] : await this.snapshots.list(row.id);
-        const info = await this.backupInfo(row, snaps.map((s) => s.name));
+        const info = await this.backupInfo(row, snaps.map((s) => s.name), optimized);
         const file = join(this.dir(row), backupName);
         mkdirSync(this.dir(row), { recursive: true, mode: 0o700 });
         // Stored as LXD stores an unprivileged container's files: shifted by its id map (so LXD can import it).
@@ -109,9 +111,10 @@ export class InstanceBackupsService {
           targetFile: file,
           compression,
           ...(shift ? { shift } : {}),
+          ...(optimized ? { optimized } : {}),
         });
         try {
-          await this.repo.insert({ instanceId: row.id, name: backupName, createdAt: new Date().toISOString(), expiresAt, instanceOnly, optimizedStorage: false });
+          await this.repo.insert({ instanceId: row.id, name: backupName, createdAt: new Date().toISOString(), expiresAt, instanceOnly, optimizedStorage: optimized });
         } catch (err) {
           rmSync(file, { force: true });
           throw err;
@@ -174,7 +177,8 @@ export class InstanceBackupsService {
     try {
       const head = await readBackupHead(staging);
       plan = parseIndex(head.index);
-      const unshift = storedShift(plan.config, head.rootfsOwner);
+      // Send streams show no owner: the config's idmap keys say how LXD stored them (`[]`: unshifted).
+      const unshift = plan.optimized ? (plan.config['security.privileged'] === 'true' ? undefined : rootIdmap(plan.config)) : storedShift(plan.config, head.rootfsOwner);
       if (unshift) plan = { ...plan, unshift };
       const name = header('x-lxd-name') || plan.name;
       const pool = header('x-lxd-pool') || plan.pool;
@@ -197,6 +201,7 @@ export class InstanceBackupsService {
               snapshots: plan.snapshots.map((s) => s.name),
               file: staging,
               ...(plan.unshift ? { unshift: plan.unshift } : {}),
+              ...(plan.optimized ? { optimized: true } : {}),
             });
             await this.snapshots.transaction(async (tx) => {
               for (const s of plan.snapshots) await this.snapshots.insert(tx, { instanceId: row.id, name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt, config: s.config, devices: s.devices });
@@ -231,7 +236,7 @@ export class InstanceBackupsService {
   }
 
   /** LXD's backup/index.yaml: name, backend, pool, snapshots, and the config LXD would need to recreate it all. */
-  private async backupInfo(row: InstanceRow, snapshotNames: string[]) {
+  private async backupInfo(row: InstanceRow, snapshotNames: string[], optimized = false) {
     const inst = await this.instances.get(row.project, row.name, 1);
     const { snapshots, backups: _backups, state: _state, ...container } = inst as typeof inst & { snapshots?: unknown; backups?: unknown; state?: unknown };
     const { devices } = await this.instances.expanded(row);
@@ -246,8 +251,8 @@ export class InstanceBackupsService {
       backend: driver,
       pool: poolName,
       ...(snapshotNames.length ? { snapshots: snapshotNames } : {}),
-      optimized: false,
-      optimized_header: false,
+      optimized,
+      optimized_header: optimized,
       type: 'container',
       config: {
         container: container,
@@ -285,6 +290,8 @@ export interface ImportPlan {
   snapshots: { name: string; createdAt: string; expiresAt: string | null; config: Record<string, string>; devices: Record<string, Record<string, string>> }[];
   /** Set for an LXD-made tarball whose files are stored shifted by the container's id map. */
   unshift?: { uid: number; gid: number; range: number };
+  /** btrfs send streams (LXD's optimized layout), not file trees. */
+  optimized?: boolean;
 }
 
 /**
@@ -345,7 +352,6 @@ export function parseIndex(text: string): ImportPlan {
   const container = (config['container'] ?? null) as Record<string, unknown> | null;
   if (!container || typeof doc['name'] !== 'string') throw badRequest('Invalid backup index: no instance in backup/index.yaml');
   if ((doc['type'] ?? 'container') !== 'container') throw badRequest(`Importing "${String(doc['type'])}" backups is not supported`);
-  if (doc['optimized'] === true) throw badRequest('Optimized backups are not supported by the dir storage driver');
   const names = Array.isArray(doc['snapshots']) ? (doc['snapshots'] as unknown[]).map(String) : [];
   const snapConfigs = Array.isArray(config['snapshots']) ? (config['snapshots'] as Record<string, unknown>[]) : [];
   return {
@@ -357,6 +363,7 @@ export function parseIndex(text: string): ImportPlan {
     profiles: Array.isArray(container['profiles']) ? (container['profiles'] as unknown[]).map(String) : ['default'],
     config: strMap(container['config']),
     devices: devMap(container['devices']),
+    ...(doc['optimized'] === true ? { optimized: true } : {}),
     snapshots: names.map((name) => {
       const s = snapConfigs.find((c) => c['name'] === name) ?? {};
       const expires = String(s['expires_at'] ?? '');

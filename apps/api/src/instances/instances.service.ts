@@ -60,6 +60,8 @@ export interface BackupInstance {
   profiles: string[];
   config: Record<string, string>;
   devices: Devices;
+  /** The backup holds btrfs send streams: only a btrfs pool can take it. */
+  optimized?: boolean;
 }
 
 type ProfileCache = Map<string, Promise<Map<string, ProfileData & { id: number }>>>;
@@ -755,7 +757,9 @@ export class InstancesService implements InstanceTargetResolver {
     const projectId = await this.repo.projectId(project);
     if (projectId === undefined) throw notFound('Project not found');
     if (await this.repo.find(projectId, plan.name)) throw conflict(`Instance "${plan.name}" already exists`);
-    await this.checkNew(project, { ...plan.config }, plan.devices, plan.profiles);
+    const { poolRef } = await this.checkNew(project, { ...plan.config }, plan.devices, plan.profiles);
+    const driver = poolRef.driver ?? 'dir';
+    if (plan.optimized && driver !== 'btrfs') throw badRequest(`Optimized backups can only be imported into a btrfs pool, not a ${driver} one`);
   }
 
   /**

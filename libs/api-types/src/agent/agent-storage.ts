@@ -72,6 +72,11 @@ export interface AgentBackupExportRequest {
   compression: string;
   /** Store owners shifted by the container's id map, as LXD does (ids in [0, range) move up by uid/gid). */
   shift?: { uid: number; gid: number; range: number };
+  /**
+   * LXD's optimized layout (btrfs only): `backup/optimized_header.yaml`, `backup/snapshots/<name>.bin` and
+   * `backup/container.bin`, btrfs send streams (each incremental on the one before), instead of file trees.
+   */
+  optimized?: boolean;
 }
 
 /**
@@ -84,6 +89,8 @@ export interface AgentBackupImportRequest {
   file: string;
   /** An LXD-made tarball of an unprivileged container: owners in [uid|gid, +range) are moved back by that much. */
   unshift?: { uid: number; gid: number; range: number };
+  /** The tarball holds btrfs send streams (LXD's optimized layout): received, btrfs pools only. */
+  optimized?: boolean;
 }
 
 /** POST /storage/:driver/snapshot/rename */
