@@ -127,4 +127,37 @@ describe('custom storage volumes (real containers)', { skip: !usable && 'needs r
     assert.deepEqual(await volumes('bp'), []);
     assert.ok(!existsSync(custom('bp', 'renamed')) && !existsSync(join(d.lxdDir, 'storage-pools', 'bp', 'custom-snapshots', 'default_renamed')));
   });
+
+  test('export and import: files and snapshots come back, under the same or a new name; wrong tarballs refused', async () => {
+    await ok(['storage', 'volume', 'create', 'bp', 'exp']);
+    await ok(['storage', 'volume', 'attach', 'bp', 'exp', 'w1', '/mnt/exp']);
+    await ok(['start', 'w1']);
+    await ok(['exec', 'w1', '--', 'sh', '-c', 'echo first > /mnt/exp/a']);
+    await ok(['storage', 'volume', 'snapshot', 'bp', 'exp', 'one']);
+    await ok(['exec', 'w1', '--', 'sh', '-c', 'echo second > /mnt/exp/b']);
+    const file = join(d.lxdDir, 'exp.tar.gz');
+    await ok(['storage', 'volume', 'export', 'bp', 'exp', file]);
+    await ok(['stop', '--force', 'w1']);
+    await ok(['storage', 'volume', 'detach', 'bp', 'exp', 'w1']);
+    await ok(['storage', 'volume', 'delete', 'bp', 'exp']);
+    await ok(['storage', 'volume', 'import', 'bp', file]);
+    await ok(['storage', 'volume', 'import', 'default', file, 'exp2']);
+    await fails(['storage', 'volume', 'import', 'bp', file], /already exists/);
+    assert.deepEqual(await volumes('bp'), ['exp', 'exp/one']);
+    assert.deepEqual(await volumes('default'), ['exp2', 'exp2/one']);
+    await ok(['storage', 'volume', 'attach', 'default', 'exp2', 'w1', '/mnt/exp2']);
+    await ok(['start', 'w1']);
+    assert.equal((await ok(['exec', 'w1', '--', 'cat', '/mnt/exp2/a', '/mnt/exp2/b'])).trim(), 'first\nsecond');
+    await ok(['stop', '--force', 'w1']);
+    await ok(['storage', 'volume', 'restore', 'default', 'exp2', 'one']);
+    await ok(['start', 'w1']);
+    assert.equal((await d.lxc(['exec', 'w1', '--', 'test', '-e', '/mnt/exp2/b'])).code, 1, 'the snapshot came back without b');
+    await ok(['stop', '--force', 'w1']);
+    await ok(['storage', 'volume', 'detach', 'default', 'exp2', 'w1']);
+    for (const [pool, v] of [['bp', 'exp'], ['default', 'exp2']] as const) await ok(['storage', 'volume', 'delete', pool, v]);
+    const bad = join(d.lxdDir, 'not-a-backup.tar.gz');
+    spawnSync('sh', ['-c', `echo junk | gzip > '${bad}'`]);
+    await fails(['storage', 'volume', 'import', 'bp', bad], /Invalid backup/);
+    assert.deepEqual(await volumes('bp'), []);
+  });
 });

@@ -440,7 +440,9 @@ export class DirStorage implements StorageDriver {
     mkdirSync(join(staging, 'backup'), { recursive: true, mode: 0o700 });
     try {
       writeFileSync(join(staging, 'backup', 'index.yaml'), req.indexYaml, { mode: 0o644 });
-      writeFileSync(join(staging, 'backup.yaml'), req.backupYaml, { mode: 0o400 });
+      // A custom volume's tarball has backup/volume and backup/volume-snapshots/, and no backup.yaml (LXD's).
+      const custom = req.volume.type === 'custom';
+      if (!custom) writeFileSync(join(staging, 'backup.yaml'), req.backupYaml, { mode: 0o400 });
       // Basic regular expressions: only the dot in a name needs escaping. `S`: symlink targets stay as they are.
       const re = (s: string) => s.replace(/\./g, '\\.');
       const snapshotsDir = `${req.volume.type}-snapshots/${req.volume.name}`;
@@ -456,8 +458,8 @@ export class DirStorage implements StorageDriver {
         '--sparse',
         ...(compressor ? [`--use-compress-program=${compressor}`] : []),
         // The volume's directories under their names in the tarball; backup.yaml goes into the instance's.
-        `--transform=s,^${re(snapshotsDir)}/,backup/snapshots/,S`,
-        `--transform=s,^${re(req.volume.type)}/${re(req.volume.name)},backup/container,S`,
+        `--transform=s,^${re(snapshotsDir)}/,${custom ? 'backup/volume-snapshots/' : 'backup/snapshots/'},S`,
+        `--transform=s,^${re(req.volume.type)}/${re(req.volume.name)},${custom ? 'backup/volume' : 'backup/container'},S`,
         '--transform=s,^backup\\.yaml$,backup/container/backup.yaml,S',
         '-C',
         staging,
@@ -466,9 +468,7 @@ export class DirStorage implements StorageDriver {
         req.volume.poolSource,
         ...snapshots.map((s) => `${snapshotsDir}/${s}`),
         `${req.volume.type}/${req.volume.name}`,
-        '-C',
-        staging,
-        'backup.yaml',
+        ...(custom ? [] : ['-C', staging, 'backup.yaml']),
       ];
       await this.runner.run('tar', args, { timeoutMs: 0 });
       renameSync(tmp, req.targetFile);
@@ -490,15 +490,18 @@ export class DirStorage implements StorageDriver {
     const staging = `${tmpSibling(path)}.import`;
     mkdirSync(staging, { mode: 0o700 });
     try {
-      const members = ['backup/container', ...snapshots.map((s) => `backup/snapshots/${s.snapshot}`)];
+      const custom = req.volume.type === 'custom';
+      const [main, snapshotsMember] = custom ? ['volume', 'volume-snapshots'] : ['container', 'snapshots'];
+      const members = [`backup/${main}`, ...snapshots.map((s) => `backup/${snapshotsMember}/${s.snapshot}`)];
       if (req.unshift) await this.extractShifted(req.file, staging, members, req.unshift);
       // tar recognises the compression itself.
       else await this.runner.run('tar', ['-x', '-f', req.file, '-C', staging, ...EXTRACT_FLAGS, ...members], { timeoutMs: 0 });
-      const container = join(staging, 'backup', 'container');
-      if (!existsSync(join(container, 'rootfs'))) throw badRequest('Invalid backup: no backup/container/rootfs');
+      const container = join(staging, 'backup', main);
+      if (!custom && !existsSync(join(container, 'rootfs'))) throw badRequest('Invalid backup: no backup/container/rootfs');
+      if (custom && !existsSync(container)) throw badRequest('Invalid backup: no backup/volume');
       for (const s of snapshots) {
         mkdirSync(dirname(s.to), { recursive: true, mode: 0o711 });
-        await this.adoptTree(join(staging, 'backup', 'snapshots', s.snapshot), s.to, true);
+        await this.adoptTree(join(staging, 'backup', snapshotsMember, s.snapshot), s.to, true);
       }
       await this.adoptTree(container, path, false);
     } catch (err) {

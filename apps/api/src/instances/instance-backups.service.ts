@@ -17,9 +17,7 @@ import type { DaemonPaths } from '../daemon/paths.js';
 import { AGENT_CLIENT, DAEMON_PATHS } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
 import { badRequest, conflict, forbidden, notFound } from '../http/api-error.js';
-import { detectFileFormat } from '../images/compression.js';
-import { decompress } from '../images/decompress.js';
-import { tarEntries } from '../images/tar-reader.js';
+import { backupCompression, readBackupHead } from '../backups/backup-files.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { ServerConfigService } from '../server/server-config.service.js';
@@ -31,14 +29,7 @@ import type { InstanceRow, ProfileData } from './instances.repository.js';
 import { InstancesService } from './instances.service.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
-const COMPRESSIONS = ['none', 'gzip', 'bzip2', 'xz', 'lzma', 'zstd'];
-
-/** LXD's choice: the request's algorithm, else the project's backups.compression_algorithm, else the server's, else gzip. */
-export function backupCompression(requested: string, projectValue: string | undefined, serverValue: string | undefined): string {
-  const algo = requested || projectValue || serverValue || 'gzip';
-  if (!COMPRESSIONS.includes(algo)) throw badRequest(`Unsupported compression algorithm "${algo}" (supported: ${COMPRESSIONS.join(', ')})`);
-  return algo;
-}
+export { backupCompression } from '../backups/backup-files.js';
 
 @Injectable()
 export class InstanceBackupsService {
@@ -292,27 +283,6 @@ export interface ImportPlan {
   unshift?: { uid: number; gid: number; range: number };
   /** btrfs send streams (LXD's optimized layout), not file trees. */
   optimized?: boolean;
-}
-
-/**
- * backup/index.yaml's text, read from the (compressed) tarball, and the owner of the first rootfs directory in it
- * (which tells whether the files are stored shifted by the container's id map, as LXD stores them).
- */
-async function readBackupHead(file: string): Promise<{ index: string; rootfsOwner: { uid: number; gid: number } | null }> {
-  let index: string | null = null;
-  try {
-    for await (const entry of tarEntries(decompress(file, await detectFileFormat(file)))) {
-      if (entry.name === 'backup/index.yaml') index = (await entry.read(4 * 1024 * 1024)).toString('utf8');
-      else if (/^backup\/(container|snapshots\/[^/]+)\/rootfs\/?$/.test(entry.name)) {
-        if (index === null) break;
-        return { index, rootfsOwner: { uid: entry.uid, gid: entry.gid } };
-      }
-    }
-  } catch (err) {
-    throw badRequest(`Invalid backup file: ${(err as Error).message}`);
-  }
-  if (index === null) throw badRequest('Invalid backup file: no backup/index.yaml');
-  return { index, rootfsOwner: null };
 }
 
 /** The container root's host ids from LXD's idmap keys (`volatile.last_state.idmap`, else `volatile.idmap.current`). */

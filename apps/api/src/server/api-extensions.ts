@@ -72,6 +72,7 @@ export const API_EXTENSIONS: readonly string[] = [
   'projects_limits_disk',
   'projects_networks',
   'projects_networks_restricted_uplinks',
+  'custom_volume_backup',
   'backup_override_name',
   'storage_rsync_compression',
   'resources_pci_iommu',

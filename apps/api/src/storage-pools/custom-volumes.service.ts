@@ -38,7 +38,7 @@ export type CustomVolumeAgent = Pick<
 /** A custom volume's directory name in its pool: always `<project>_<name>`, as LXD's. */
 export const customVolumeStorageName = (project: string, name: string): string => `${project}_${name}`;
 
-interface Loaded {
+export interface Loaded {
   pool: { id: number; name: string };
   ref: AgentPoolRef;
   row: VolumeRow;
@@ -62,8 +62,17 @@ export class CustomVolumesService {
     return apiUrl(['storage-pools', pool, 'volumes', 'custom', name], project);
   }
 
-  /** POST …/volumes[/custom]: an empty volume (sync), or a copy of another (an operation). */
-  async create(poolName: string, project: string, post: StorageVolumesPost, identity: Identity): Promise<Operation | null> {
+  /**
+   * POST …/volumes[/custom]: an empty volume (sync), or a copy of another (an operation). With `fill` (an import),
+   * an operation that reserves the row and lets `fill` put the files and snapshots in place; undone if it fails.
+   */
+  async create(
+    poolName: string,
+    project: string,
+    post: StorageVolumesPost,
+    identity: Identity,
+    fill?: (volumeId: number, volume: AgentVolumeRef) => Promise<void>,
+  ): Promise<Operation | null> {
     if (post.type !== '' && post.type !== 'custom') throw badRequest(`Storage volumes of type "${post.type}" cannot be created directly`);
     if (post.content_type !== '' && post.content_type !== 'filesystem') throw badRequest(`Content type "${post.content_type}" is not supported yet (filesystem only)`);
     validateVolumeName(post.name);
@@ -73,7 +82,7 @@ export class CustomVolumesService {
     const projectId = await this.repo.projectId(project);
     if (projectId === undefined) throw notFound('Project not found');
     const source = post.source?.type ?? '';
-    if (source !== '' && source !== 'copy') throw badRequest(`Unsupported volume source type "${source}"`);
+    if (source !== '' && source !== 'copy' && !(fill && source === 'restore')) throw badRequest(`Unsupported volume source type "${source}"`);
     const from = source === 'copy' ? await this.load(post.source.pool || poolName, project, post.source.name) : null;
     // The pool's volume.* keys are the new volume's defaults, as LXD fills them in.
     const config = { ...volumeDefaults(pool.config), ...(from ? from.row.config : {}), ...post.config };
@@ -96,6 +105,25 @@ export class CustomVolumesService {
     };
     const url = this.url(poolName, project, post.name);
 
+    if (fill) {
+      const id = await reserve();
+      return this.operations.start({
+        class: 'task',
+        description: 'Restoring custom volume backup',
+        project,
+        resources: { storage_volumes: [url] },
+        run: async () => {
+          try {
+            await fill(id, volume);
+            if (size > 0) await this.agent.setQuota({ volume, size });
+          } catch (err) {
+            await undo(id);
+            throw err;
+          }
+          this.events.lifecycle('storage-volume-created', url, project, identity);
+        },
+      });
+    }
     if (!from) {
       const id = await reserve();
       try {
@@ -215,7 +243,10 @@ export class CustomVolumesService {
   }
 
   async snapshots(poolName: string, project: string, name: string): Promise<StorageVolumeSnapshot[]> {
-    const v = await this.load(poolName, project, name);
+    return this.snapshotsOf(await this.load(poolName, project, name));
+  }
+
+  async snapshotsOf(v: Loaded): Promise<StorageVolumeSnapshot[]> {
     return (await this.repo.snapshots(v.row.id)).map((s) => renderSnapshot(s));
   }
 
@@ -310,7 +341,7 @@ export class CustomVolumesService {
 
   // ---- loading --------------------------------------------------------------------------------------------------
 
-  private async poolOf(name: string): Promise<{ id: number; name: string; ref: AgentPoolRef; config: Record<string, string> }> {
+  async poolOf(name: string): Promise<{ id: number; name: string; ref: AgentPoolRef; config: Record<string, string> }> {
     const row = await this.pools.get(name);
     if (!row) throw notFound('Storage pool not found');
     const ref = await this.pools.agentRef(name);
@@ -319,7 +350,7 @@ export class CustomVolumesService {
     return { id: row.id, name, ref, config };
   }
 
-  private async load(poolName: string, project: string, name: string): Promise<Loaded> {
+  async load(poolName: string, project: string, name: string): Promise<Loaded> {
     const pool = await this.poolOf(poolName);
     const [row] = await this.repo.list({ poolId: pool.id, project, type: CUSTOM_VOLUME, name });
     if (!row) throw notFound('Storage volume not found');

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CustomVolumeBackupsService } from './custom-volume-backups.service.js';
 import { CustomVolumesService } from './custom-volumes.service.js';
 import { StoragePoolsRepository } from './storage-pools.repository.js';
 import { StoragePoolsRoutes } from './storage-pools.routes.js';
@@ -14,6 +15,7 @@ import { StorageVolumesService } from './storage-volumes.service.js';
     StorageVolumesRepository,
     StorageVolumesService,
     CustomVolumesService,
+    CustomVolumeBackupsService,
     StorageVolumesRoutes,
     StoragePoolsRoutes,
   ],

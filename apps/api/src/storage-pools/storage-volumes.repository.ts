@@ -53,6 +53,15 @@ export interface VolumeSnapshotRow {
   config: Record<string, string>;
 }
 
+export interface VolumeBackupRow {
+  id: number;
+  name: string;
+  creation_date: string;
+  expiry_date: string | null;
+  volume_only: number;
+  optimized_storage: number;
+}
+
 /** storage_volumes and their snapshots: read for every volume type, written for custom volumes (instances write their own). */
 @Injectable()
 export class StorageVolumesRepository {
@@ -222,6 +231,28 @@ export class StorageVolumesRepository {
 
   async deleteSnapshot(id: number): Promise<void> {
     await this.store.db.deleteFrom('storage_volumes_snapshots').where('id', '=', id).execute();
+  }
+
+
+  async backups(volumeId: number): Promise<VolumeBackupRow[]> {
+    return this.store.db
+      .selectFrom('storage_volumes_backups')
+      .select(['id', 'name', 'creation_date', 'expiry_date', 'volume_only', 'optimized_storage'])
+      .where('storage_volume_id', '=', volumeId)
+      .orderBy('id')
+      .execute();
+  }
+
+  async insertBackup(volumeId: number, b: Omit<VolumeBackupRow, 'id'>): Promise<void> {
+    await this.store.db.insertInto('storage_volumes_backups').values({ storage_volume_id: volumeId, ...b }).execute();
+  }
+
+  async renameBackup(id: number, name: string): Promise<void> {
+    await this.store.db.updateTable('storage_volumes_backups').set({ name }).where('id', '=', id).execute();
+  }
+
+  async deleteBackup(id: number): Promise<void> {
+    await this.store.db.deleteFrom('storage_volumes_backups').where('id', '=', id).execute();
   }
 
   private async writeConfig(tx: Tx, id: number, config: Record<string, string>): Promise<void> {

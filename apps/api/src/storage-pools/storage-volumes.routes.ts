@@ -4,8 +4,9 @@ import { badRequest } from '../http/api-error.js';
 import { boolean, object, optional, string, stringMap } from '../http/body-schema.js';
 import { checkEtag } from '../http/etag.js';
 import type { RequestContext } from '../http/request-context.js';
-import { async, emptySync, sync } from '../http/response.js';
+import { async, emptySync, raw, sync } from '../http/response.js';
 import type { Route, RouteProvider } from '../http/route.js';
+import { CustomVolumeBackupsService } from './custom-volume-backups.service.js';
 import { CustomVolumesService } from './custom-volumes.service.js';
 import { StorageVolumesService } from './storage-volumes.service.js';
 
@@ -23,6 +24,8 @@ const VolumePut = object({ config: stringMap, description: string, restore: stri
 const VolumePost = object({ name: string, pool: string });
 const SnapshotsPost = object({ name: string, expires_at: optional(string) });
 const SnapshotPost = object({ name: string });
+const BackupsPost = object({ name: string, expires_at: string, volume_only: boolean, optimized_storage: boolean, compression_algorithm: string });
+const BackupPost = object({ name: string });
 
 /** Volumes of every type are read here; custom volumes are also written (custom-volumes.service.ts). Listed by StoragePoolsRoutes. */
 @Injectable()
@@ -30,6 +33,7 @@ export class StorageVolumesRoutes implements RouteProvider {
   constructor(
     private readonly volumes: StorageVolumesService,
     private readonly custom: CustomVolumesService,
+    private readonly backups: CustomVolumeBackupsService,
   ) {}
 
   routes(): Route[] {
@@ -44,14 +48,23 @@ export class StorageVolumesRoutes implements RouteProvider {
       return sync(ctx.recursion > 0 ? listed.map((v) => v.volume) : listed.map((v) => v.url));
     };
     const create = async (ctx: RequestContext) => {
+      // A tarball (application/octet-stream) is `lxc storage volume import`; anything else is JSON.
+      if (ctx.bodyStream) {
+        if ((ctx.params['type'] ?? 'custom') !== 'custom') throw badRequest('Only custom volumes can be imported');
+        return async(await this.backups.import(pool(ctx), ctx.project, ctx.bodyStream, ctx.headers, ctx.identity));
+      }
       const body = ctx.body(VolumesPost);
       const type = ctx.params['type'] ?? body.type;
       const op = await this.custom.create(pool(ctx), ctx.project, { ...body, type }, ctx.identity);
       return op ? async(op) : emptySync();
     };
     return [
-      { path: '/1.0/storage-pools/:name/volumes', get: { access: 'project', handler: list }, post: { access: 'project', handler: create } },
-      { path: '/1.0/storage-pools/:name/volumes/:type', get: { access: 'project', handler: list }, post: { access: 'project', handler: create } },
+      { path: '/1.0/storage-pools/:name/volumes', get: { access: 'project', handler: list }, post: { access: 'project', streamBody: 'octet-stream', handler: create } },
+      {
+        path: '/1.0/storage-pools/:name/volumes/:type',
+        get: { access: 'project', handler: list },
+        post: { access: 'project', streamBody: 'octet-stream', handler: create },
+      },
       {
         path: '/1.0/storage-pools/:name/volumes/:type/:volume',
         get: {
@@ -77,6 +90,59 @@ export class StorageVolumesRoutes implements RouteProvider {
             customOnly(ctx);
             await this.custom.delete(pool(ctx), ctx.project, volume(ctx), ctx.identity);
             return emptySync();
+          },
+        },
+      },
+      {
+        path: '/1.0/storage-pools/:name/volumes/:type/:volume/backups',
+        get: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            return sync(await this.backups.list(pool(ctx), ctx.project, volume(ctx), ctx.recursion));
+          },
+        },
+        post: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            return async(await this.backups.create(pool(ctx), ctx.project, volume(ctx), ctx.body(BackupsPost), ctx.identity));
+          },
+        },
+      },
+      {
+        path: '/1.0/storage-pools/:name/volumes/:type/:volume/backups/:backup',
+        get: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            return sync(await this.backups.get(pool(ctx), ctx.project, volume(ctx), ctx.params['backup'] ?? ''));
+          },
+        },
+        post: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            const name = ctx.body(BackupPost).name;
+            return async(await this.backups.rename(pool(ctx), ctx.project, volume(ctx), ctx.params['backup'] ?? '', name, ctx.identity));
+          },
+        },
+        delete: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            return async(await this.backups.delete(pool(ctx), ctx.project, volume(ctx), ctx.params['backup'] ?? '', ctx.identity));
+          },
+        },
+      },
+      {
+        path: '/1.0/storage-pools/:name/volumes/:type/:volume/backups/:backup/export',
+        get: {
+          access: 'project',
+          handler: async (ctx) => {
+            customOnly(ctx);
+            const file = await this.backups.open(pool(ctx), ctx.project, volume(ctx), ctx.params['backup'] ?? '');
+            return { ...raw(200, 'application/octet-stream', file.body), headers: { 'Content-Length': String(file.size) } };
           },
         },
       },

@@ -152,6 +152,16 @@ export interface InstancesProfilesTable {
   apply_order: number;
 }
 
+export interface StorageVolumesBackupsTable {
+  id: Generated<number>;
+  storage_volume_id: number;
+  name: string;
+  creation_date: string;
+  expiry_date: string | null;
+  volume_only: number;
+  optimized_storage: number;
+}
+
 export interface InstancesBackupsTable {
   id: Generated<number>;
   instance_id: number;
@@ -319,6 +329,7 @@ export interface GlobalDatabase {
   instances_devices_config: InstancesDevicesConfigTable;
   instances_profiles: InstancesProfilesTable;
   instances_backups: InstancesBackupsTable;
+  storage_volumes_backups: StorageVolumesBackupsTable;
   instances_snapshots: InstancesSnapshotsTable;
   instances_snapshots_config: InstancesSnapshotsConfigTable;
   instances_snapshots_devices: InstancesSnapshotsDevicesTable;

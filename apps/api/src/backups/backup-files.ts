@@ -1,0 +1,36 @@
+// Backup tarballs as LXD writes them, for instances and custom volumes: the compression chosen, and
+// backup/index.yaml read from a (compressed) tarball without unpacking it.
+import { badRequest } from '../http/api-error.js';
+import { detectFileFormat } from '../images/compression.js';
+import { decompress } from '../images/decompress.js';
+import { tarEntries } from '../images/tar-reader.js';
+
+const COMPRESSIONS = ['none', 'gzip', 'bzip2', 'xz', 'lzma', 'zstd'];
+
+/** LXD's choice: the request's algorithm, else the project's backups.compression_algorithm, else the server's, else gzip. */
+export function backupCompression(requested: string, projectValue: string | undefined, serverValue: string | undefined): string {
+  const algo = requested || projectValue || serverValue || 'gzip';
+  if (!COMPRESSIONS.includes(algo)) throw badRequest(`Unsupported compression algorithm "${algo}" (supported: ${COMPRESSIONS.join(', ')})`);
+  return algo;
+}
+
+/**
+ * backup/index.yaml's text, read from the (compressed) tarball, and the owner of the first rootfs directory in it
+ * (which tells whether the files are stored shifted by the container's id map, as LXD stores them).
+ */
+export async function readBackupHead(file: string): Promise<{ index: string; rootfsOwner: { uid: number; gid: number } | null }> {
+  let index: string | null = null;
+  try {
+    for await (const entry of tarEntries(decompress(file, await detectFileFormat(file)))) {
+      if (entry.name === 'backup/index.yaml') index = (await entry.read(4 * 1024 * 1024)).toString('utf8');
+      else if (/^backup\/(container|snapshots\/[^/]+)\/rootfs\/?$/.test(entry.name)) {
+        if (index === null) break;
+        return { index, rootfsOwner: { uid: entry.uid, gid: entry.gid } };
+      }
+    }
+  } catch (err) {
+    throw badRequest(`Invalid backup file: ${(err as Error).message}`);
+  }
+  if (index === null) throw badRequest('Invalid backup file: no backup/index.yaml');
+  return { index, rootfsOwner: null };
+}
