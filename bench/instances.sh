@@ -74,12 +74,8 @@ ERRF="$WORK/last.err"
 TS_DIR="$WORK/lxd"
 TS_PID=""
 ANCHOR_FP="" # image fingerprint imported on the anchor by this run ("" = none)
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-
-# lxc against one daemon, with a private client config
-L() { LXD_DIR="$DIR" LXD_CONF="$WORK/conf-$DAEMON" lxc "$@"; }
-Lq() { L "$@" >/dev/null 2>&1 </dev/null; }
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 # timed ROUND OP I CMD... : one sample in raw.tsv (microseconds and exit code); never fails the script
 timed() {
@@ -108,21 +104,6 @@ delete_bench_objects() { # current DAEMON/DIR: every bench-* container, the prof
     [ -n "$ANCHOR_FP" ] && { Lq image delete "$ANCHOR_FP" || true; }
     Lq image alias delete "$ALIAS" || true
   fi
-}
-stop_lxdts() {
-  [ -n "$TS_PID" ] || return 0
-  if kill -0 "$TS_PID" 2>/dev/null; then
-    LXD_DIR="$TS_DIR" timeout 60 node "$CLI" shutdown --timeout=45 >/dev/null 2>&1 </dev/null || true
-    for _ in $(seq 100); do kill -0 "$TS_PID" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$TS_PID" 2>/dev/null; then
-      local kids
-      kids=$(pgrep -P "$TS_PID" || true) # the agent the daemon started
-      log "lxdts did not stop: killing pid $TS_PID $kids"
-      # shellcheck disable=SC2086
-      kill -KILL "$TS_PID" $kids 2>/dev/null || true
-    fi
-  fi
-  TS_PID=""
 }
 cleanup() {
   set +e
@@ -159,22 +140,6 @@ IMG="$WORK/img/busybox.tar.xz"
 IMG_FP=$(sha256sum "$IMG" | cut -d' ' -f1)
 
 # ---- daemons --------------------------------------------------------------------------------------------------
-start_lxdts() {
-  [ -f "$CLI" ] || { echo "build first: npm run build" >&2; return 1; }
-  local dbg=()
-  [ "$LXDTS_DEBUG" = 1 ] && dbg=(--debug)
-  LXD_DIR="$TS_DIR" node "$CLI" daemon "${dbg[@]}" >"$WORK/lxdts-daemon.log" 2>&1 </dev/null &
-  TS_PID=$!
-  LXD_DIR="$TS_DIR" timeout 90 node "$CLI" waitready --timeout=60 </dev/null || return 1
-  LXD_DIR="$TS_DIR" node "$CLI" init --auto </dev/null >/dev/null || return 1
-}
-ensure_anchor() {
-  if ! LXD_DIR="$ANCHOR" timeout 10 lxc query /1.0 >/dev/null 2>&1 </dev/null; then
-    [ -f "$ANCHOR_UP" ] || { echo "real LXD not answering at $ANCHOR and no $ANCHOR_UP" >&2; return 1; }
-    log "starting the reference LXD with $ANCHOR_UP"
-    (cd "$WORK" && LXD_DIR="$ANCHOR" bash "$ANCHOR_UP" >"$WORK/lxd-up.log" 2>&1) || { tail -20 "$WORK/lxd-up.log" >&2; return 1; }
-  fi
-}
 prepare() { # current DAEMON/DIR: image + profile, refusing (or removing) leftovers
   local stale
   stale=$(L list --format csv -c n 2>/dev/null </dev/null | grep '^bench-' || true)

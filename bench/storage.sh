@@ -43,10 +43,9 @@ ERRF="$WORK/last.err"
 TS_DIR="$WORK/lxd"
 TS_PID=""
 ANCHOR_FP=""
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-L() { LXD_DIR="$DIR" LXD_CONF="$WORK/conf-$DAEMON" lxc "$@"; }
-Lq() { L "$@" >/dev/null 2>&1 </dev/null; }
 timed() { # OP I CMD...
   local op=$1 i=$2 t0 t1 rc=0
   shift 2
@@ -69,20 +68,6 @@ delete_bench_objects() {
     Lq image alias delete "$ALIAS" || true
   fi
   Lq storage delete "$POOL" || true
-}
-stop_lxdts() {
-  [ -n "$TS_PID" ] || return 0
-  if kill -0 "$TS_PID" 2>/dev/null; then
-    LXD_DIR="$TS_DIR" timeout 60 node "$CLI" shutdown --timeout=45 >/dev/null 2>&1 </dev/null || true
-    for _ in $(seq 100); do kill -0 "$TS_PID" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$TS_PID" 2>/dev/null; then
-      local kids
-      kids=$(pgrep -P "$TS_PID" || true)
-      # shellcheck disable=SC2086
-      kill -KILL "$TS_PID" $kids 2>/dev/null || true
-    fi
-  fi
-  TS_PID=""
 }
 cleanup() {
   set +e
@@ -107,19 +92,6 @@ bash "$REPO/e2e/images/build-busybox-image.sh" "$WORK/img" >"$WORK/img.log" 2>&1
 IMG="$WORK/img/busybox.tar.xz"
 IMG_FP=$(sha256sum "$IMG" | cut -d' ' -f1)
 
-start_lxdts() {
-  [ -f "$CLI" ] || { echo "build first: npm run build" >&2; return 1; }
-  LXD_DIR="$TS_DIR" node "$CLI" daemon >"$WORK/lxdts-daemon.log" 2>&1 </dev/null &
-  TS_PID=$!
-  LXD_DIR="$TS_DIR" timeout 90 node "$CLI" waitready --timeout=60 </dev/null || return 1
-  LXD_DIR="$TS_DIR" node "$CLI" init --auto </dev/null >/dev/null || return 1
-}
-ensure_anchor() {
-  if ! LXD_DIR="$ANCHOR" timeout 10 lxc query /1.0 >/dev/null 2>&1 </dev/null; then
-    [ -f "$ANCHOR_UP" ] || { echo "real LXD not answering at $ANCHOR and no $ANCHOR_UP" >&2; return 1; }
-    (cd "$WORK" && LXD_DIR="$ANCHOR" bash "$ANCHOR_UP" >"$WORK/lxd-up.log" 2>&1) || { tail -20 "$WORK/lxd-up.log" >&2; return 1; }
-  fi
-}
 prepare() {
   if Lq storage show "$POOL" || Lq profile show "$PROFILE" || Lq image alias show "$ALIAS"; then
     echo "$DAEMON: pool $POOL, profile $PROFILE or alias $ALIAS already exist (another run?)" >&2

@@ -6,22 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestDaemon, busyboxImageDir, describeRun, parseYaml } from './harness/index.js';
+import { TestDaemon, busyboxImageDir, describeRun, lxcAsserts, parseYaml } from './harness/index.js';
 
 const usable = process.getuid?.() === 0 && existsSync('/usr/bin/lxc-start') && spawnSync('mkfs.btrfs', ['--version']).status === 0;
 
 describe('custom storage volumes (real containers)', { skip: !usable && 'needs root, liblxc and btrfs-progs' }, () => {
   let d: TestDaemon;
-  const ok = async (args: string[], input?: string) => {
-    const r = await d.lxc(args, { timeoutMs: 180_000, ...(input === undefined ? {} : { input }) });
-    assert.equal(r.code, 0, describeRun(r));
-    return r.stdout;
-  };
-  const fails = async (args: string[], message: RegExp) => {
-    const r = await d.lxc(args, { timeoutMs: 60_000 });
-    assert.notEqual(r.code, 0, describeRun(r));
-    assert.match(r.stderr, message, describeRun(r));
-  };
+  const { ok, fails } = lxcAsserts(() => d);
   const custom = (pool: string, name = '') => join(d.lxdDir, 'storage-pools', pool, 'custom', name ? `default_${name}` : '');
   const volumes = async (pool: string) =>
     (await ok(['storage', 'volume', 'list', pool, '-f', 'csv']))

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestDaemon, busyboxImageDir, describeRun, makeTempDir, parseYaml, removeTempDir } from './harness/index.js';
+import { TestDaemon, busyboxImageDir, describeRun, lxcAsserts, makeTempDir, parseYaml, removeTempDir } from './harness/index.js';
 
 const BTRFS_MAGIC = 0x9123683e;
 const usable = process.getuid?.() === 0 && existsSync('/usr/bin/lxc-start') && spawnSync('mkfs.btrfs', ['--version']).status === 0;
@@ -16,16 +16,7 @@ const usable = process.getuid?.() === 0 && existsSync('/usr/bin/lxc-start') && s
 describe('btrfs storage pools (real containers)', { skip: !usable && 'needs root, liblxc and btrfs-progs' }, () => {
   let d: TestDaemon;
   let work = '';
-  const ok = async (args: string[], input?: string) => {
-    const r = await d.lxc(args, { timeoutMs: 180_000, ...(input === undefined ? {} : { input }) });
-    assert.equal(r.code, 0, describeRun(r));
-    return r.stdout;
-  };
-  const fails = async (args: string[], message: RegExp) => {
-    const r = await d.lxc(args, { timeoutMs: 60_000 });
-    assert.notEqual(r.code, 0, describeRun(r));
-    assert.match(r.stderr, message, describeRun(r));
-  };
+  const { ok, fails } = lxcAsserts(() => d);
   const mount = () => join(d.lxdDir, 'storage-pools', 'bp');
   const loopFile = () => join(d.lxdDir, 'disks', 'bp.img');
   const isSubvolume = (path: string) => existsSync(path) && statSync(path).ino === 256;

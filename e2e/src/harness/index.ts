@@ -12,3 +12,4 @@ export * from './images.js';
 export * from './netns.js';
 export * from './cluster.js';
 export * from './cluster-verbs.js';
+export * from './lxc-asserts.js';

@@ -1,5 +1,10 @@
 // Backup tarballs as LXD writes them, for instances and custom volumes: the compression chosen, and
 // backup/index.yaml read from a (compressed) tarball without unpacking it.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { badRequest } from '../http/api-error.js';
 import { detectFileFormat } from '../images/compression.js';
 import { decompress } from '../images/decompress.js';
@@ -33,4 +38,23 @@ export async function readBackupHead(file: string): Promise<{ index: string; roo
   }
   if (index === null) throw badRequest('Invalid backup file: no backup/index.yaml');
   return { index, rootfsOwner: null };
+}
+
+/** An uploaded tarball written to a private file in `dir` (`.import-<random>`); nothing is left when it fails. */
+export async function stageUpload(body: Readable, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const staging = join(dir, `.import-${randomBytes(6).toString('hex')}`);
+  try {
+    await pipeline(body, createWriteStream(staging, { mode: 0o600 }));
+  } catch (err) {
+    rmSync(staging, { force: true });
+    throw err;
+  }
+  return staging;
+}
+
+/** A request header's first value, '' when absent. */
+export function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string {
+  const v = headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? '';
 }

@@ -3,11 +3,9 @@
 // backup/index.yaml (the instance, its snapshots, pool, profiles and volume as the API shows them), then
 // backup/snapshots/<name>/ and backup/container/ (with backup.yaml), made by the agent's storage driver. Files live
 // in $LXD_DIR/backups/instances/<volume>/<backup> on the member holding the instance.
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AgentVolumeRef, InstanceBackup, InstanceBackupsPost, Operation } from '@lxdts/api-types';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -17,7 +15,7 @@ import type { DaemonPaths } from '../daemon/paths.js';
 import { AGENT_CLIENT, DAEMON_PATHS } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
 import { badRequest, conflict, forbidden, notFound } from '../http/api-error.js';
-import { backupCompression, readBackupHead } from '../backups/backup-files.js';
+import { backupCompression, headerValue, readBackupHead, stageUpload } from '../backups/backup-files.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { ServerConfigService } from '../server/server-config.service.js';
@@ -155,15 +153,8 @@ export class InstanceBackupsService {
    * (stopped), and taken back if any step fails.
    */
   async import(project: string, body: Readable, headers: Record<string, string | string[] | undefined>, identity: Identity): Promise<Operation> {
-    const header = (k: string) => (Array.isArray(headers[k]) ? headers[k]?.[0] : (headers[k] as string | undefined)) ?? '';
-    const staging = join(this.paths.varDir, 'backups', `.import-${randomBytes(6).toString('hex')}`);
-    mkdirSync(join(this.paths.varDir, 'backups'), { recursive: true, mode: 0o700 });
-    try {
-      await pipeline(body, createWriteStream(staging, { mode: 0o600 }));
-    } catch (err) {
-      rmSync(staging, { force: true });
-      throw err;
-    }
+    const header = (k: string) => headerValue(headers, k);
+    const staging = await stageUpload(body, join(this.paths.varDir, 'backups'));
     let plan: ImportPlan;
     try {
       const head = await readBackupHead(staging);

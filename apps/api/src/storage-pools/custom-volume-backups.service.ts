@@ -3,17 +3,15 @@
 // backup/volume-snapshots/<name>/ and backup/volume/ — written by the agent's storage driver into
 // `$LXD_DIR/backups/custom/<pool>/<project>_<volume>/<backup>`; rows in storage_volumes_backups. Import is
 // POST /1.0/storage-pools/<pool>/volumes/custom with the tarball as the body (X-LXD-name renames).
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AgentVolumeRef, Operation } from '@lxdts/api-types';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { AgentClient } from '../agent/agent.client.js';
 import type { Identity } from '../auth/identity.js';
-import { backupCompression, readBackupHead } from '../backups/backup-files.js';
+import { backupCompression, headerValue, readBackupHead, stageUpload } from '../backups/backup-files.js';
 import type { DaemonPaths } from '../daemon/paths.js';
 import { AGENT_CLIENT, DAEMON_PATHS } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
@@ -157,15 +155,8 @@ export class CustomVolumeBackupsService {
 
   /** `lxc storage volume import`: the volume and its snapshots as the tarball holds them, or nothing. */
   async import(pool: string, project: string, body: Readable, headers: Record<string, string | string[] | undefined>, identity: Identity): Promise<Operation> {
-    const header = (k: string) => (Array.isArray(headers[k]) ? headers[k]?.[0] : (headers[k] as string | undefined)) ?? '';
-    const staging = join(this.paths.varDir, 'backups', `.import-${randomBytes(6).toString('hex')}`);
-    mkdirSync(join(this.paths.varDir, 'backups'), { recursive: true, mode: 0o700 });
-    try {
-      await pipeline(body, createWriteStream(staging, { mode: 0o600 }));
-    } catch (err) {
-      rmSync(staging, { force: true });
-      throw err;
-    }
+    const header = (k: string) => headerValue(headers, k);
+    const staging = await stageUpload(body, join(this.paths.varDir, 'backups'));
     let plan: VolumePlan;
     try {
       plan = parseVolumeIndex((await readBackupHead(staging)).index);
