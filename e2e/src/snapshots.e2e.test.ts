@@ -41,7 +41,7 @@ describe('instance snapshots on dir (real containers)', { skip: !isRoot || !have
   });
   after(async () => {
     if (d) {
-      for (const name of ['s1', 's2', 'sched']) await d.lxc(['delete', '--force', name]);
+      for (const name of ['s1', 's2', 'sched', 'boot']) await d.lxc(['delete', '--force', name]);
       await d.dispose();
     }
   });
@@ -162,5 +162,26 @@ describe('instance snapshots on dir (real containers)', { skip: !isRoot || !have
     const expires = async (n: string) => ((await d.client.query(`/1.0/instances/sched/snapshots/${n}`)).json as { expires_at: string }).expires_at;
     assert.equal(await expires('manual'), '0001-01-01T00:00:00Z');
     assert.notEqual(await expires('defaulted'), '0001-01-01T00:00:00Z');
+  });
+
+  test('snapshots.schedule=@startup: a snapshot each time the instance starts', async () => {
+    await ok(['init', 'busybox', 'boot', '-c', 'snapshots.schedule=@startup', '-c', 'snapshots.pattern=boot-%d']);
+    const names = async () => ((await d.client.query('/1.0/instances/boot/snapshots')).json as string[]).map((u) => u.split('/').pop() as string);
+    assert.deepEqual(await names(), []);
+    const waitFor = async (want: string[]) => {
+      const deadline = Date.now() + 30_000;
+      let got: string[] = [];
+      while (Date.now() < deadline) {
+        got = (await names()).sort();
+        if (JSON.stringify(got) === JSON.stringify(want)) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.deepEqual(got, want);
+    };
+    await ok(['start', 'boot']);
+    await waitFor(['boot-0']);
+    await ok(['restart', '--force', 'boot']);
+    await waitFor(['boot-0', 'boot-1']);
+    await ok(['delete', '--force', 'boot']);
   });
 });

@@ -23,10 +23,17 @@ const DESCRIPTIONS: Record<InstanceStatePut['action'], string> = {
 
 @Injectable()
 export class InstancePowerService {
+  /** Told of every start, after it succeeded (`@startup` snapshots). */
+  private readonly startedHooks: ((row: InstanceRow, config: Record<string, string>) => void)[] = [];
+
   constructor(
     private readonly instances: InstancesService,
     private readonly operations: OperationsService,
   ) {}
+
+  onStarted(hook: (row: InstanceRow, config: Record<string, string>) => void): void {
+    this.startedHooks.push(hook);
+  }
 
   /** PUT /1.0/instances/{name}/state: checks synchronously what can be checked, then runs in an operation. */
   async change(project: string, name: string, put: InstanceStatePut, identity: Identity): Promise<Operation> {
@@ -91,6 +98,7 @@ export class InstancePowerService {
       await this.instances.repo.touch(row.id, tx);
     });
     if (identity) this.instances.lifecycle('instance-started', row.project, row.name, identity);
+    for (const hook of this.startedHooks) hook(row, spec.config);
   }
 
   /** Graceful unless `force`; timeout -1 waits as long as it takes. Ephemeral instances are deleted afterwards. */

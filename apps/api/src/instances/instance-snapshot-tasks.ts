@@ -12,6 +12,7 @@ import { InstanceSnapshotsRepository } from './instance-snapshots.repository.js'
 import { InstanceSnapshotsService } from './instance-snapshots.service.js';
 import { lxcNameOf } from './instance-expansion.js';
 import { InstancesService } from './instances.service.js';
+import { InstancePowerService } from './instance-power.service.js';
 import { scheduleDue } from './snapshot-schedule.js';
 
 const MINUTE = 60_000;
@@ -23,6 +24,7 @@ export class InstanceSnapshotTasks implements OnApplicationBootstrap, OnModuleDe
   private running: Promise<void> | null = null;
 
   constructor(
+    private readonly power: InstancePowerService,
     private readonly instances: InstancesService,
     private readonly snapshots: InstanceSnapshotsService,
     private readonly repo: InstanceSnapshotsRepository,
@@ -32,6 +34,12 @@ export class InstanceSnapshotTasks implements OnApplicationBootstrap, OnModuleDe
   ) {}
 
   onApplicationBootstrap(): void {
+    // `@startup` in snapshots.schedule: a snapshot each time the instance starts (not waited for).
+    this.power.onStarted((row, config) => {
+      const parts = (config['snapshots.schedule'] ?? '').split(',').map((p) => p.trim());
+      if (!parts.includes('@startup')) return;
+      void this.await(() => this.snapshots.create(row.project, row.name, { name: '', stateful: false }, undefined));
+    });
     const tick = Number(process.env['LXDTS_SNAPSHOT_TICK_MS']) || 0;
     const every = tick > 0 ? tick : MINUTE;
     const start = () => {

@@ -1,7 +1,7 @@
 // `snapshots.schedule`: when a scheduled snapshot is due. Five-field cron patterns (minute hour day-of-month month
 // day-of-week; `*`, lists, ranges, steps, month and day names, as the key's validator accepts) and LXD's aliases,
 // several joined with ", "; evaluated in the server's local time, once per minute. `@startup` and `@never` never
-// fire here (@startup snapshots at instance start: not yet).
+// fire here (@startup: a snapshot at each start, instance-snapshot-tasks.ts).
 const ALIASES: Record<string, string | null> = {
   '@hourly': '0 * * * *',
   '@daily': '0 0 * * *',

@@ -35,6 +35,7 @@ export const API_EXTENSIONS: readonly string[] = [
   'projects',
   'container_incremental_copy',
   'snapshot_scheduling',
+  'snapshot_schedule_aliases',
   'container_copy_project',
   'clustering_server_address',
   'snapshot_expiry',
