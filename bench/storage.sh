@@ -148,17 +148,17 @@ for d in "${DAEMON_LIST[@]}"; do
   [ "$d" = lxdts ] && stop_lxdts
 done
 
-python3 - "$RAW" "$RUN_DIR" <<'PY'
+python3 - "$RAW" "$RUN_DIR" "$BIG_MB" <<'PY'
 import collections, json, os, statistics, sys
-raw, run_dir = sys.argv[1], sys.argv[2]
+raw, run_dir, big = sys.argv[1], sys.argv[2], sys.argv[3] + " MB"
 ok, bad, daemons = collections.defaultdict(list), collections.Counter(), []
 for line in list(open(raw))[1:]:
     d, op, i, us, rc = line.rstrip("\n").split("\t")
     if d not in daemons: daemons.append(d)
     (ok[(d, op)].append(int(us) / 1000) if rc == "0" else bad.update([(d, op)]))
 OPS = [("launch", "lxc launch (busybox)"), ("snapshot", "lxc snapshot (busybox)"), ("copy", "lxc copy (busybox)"),
-       ("export", "lxc export (busybox)"), ("big_snapshot", "lxc snapshot (200 MB)"), ("big_copy", "lxc copy (200 MB)"),
-       ("big_export", "lxc export (200 MB)"), ("tar_gzip", "tar | gzip (200 MB rootfs)")]
+       ("export", "lxc export (busybox)"), ("big_snapshot", f"lxc snapshot ({big})"), ("big_copy", f"lxc copy ({big})"),
+       ("big_export", f"lxc export ({big})"), ("tar_gzip", f"tar | gzip ({big} rootfs)")]
 res = {"ops": {}, "ratios": {}}
 print(f"{'op':<28}" + "".join(f"{d + ' median ms':>20}{'n':>4}" for d in daemons))
 for op, label in OPS:
