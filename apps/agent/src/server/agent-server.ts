@@ -1,4 +1,6 @@
-// Assembles one agent: process runner, host facts, idmap, the lxc runtime, the storage drivers, the HTTP server.
+// Assembles one agent: process runner, host facts, idmap, the lxc runtime, the storage drivers, managed networks,
+// the HTTP server.
+import { join } from 'node:path';
 import type { AgentReady } from '@lxdts/api-types';
 import { ConsoleStreamServer } from '../console/console-stream.server.js';
 import { LxcConsoleLauncher } from '../console/console-launcher.js';
@@ -13,6 +15,8 @@ import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { readHostFacts } from '../runtime/host-facts.js';
 import { InstanceLogs } from '../runtime/instance-logs.js';
 import { LxcRuntime } from '../runtime/lxc.runtime.js';
+import { BridgeNetworks } from '../network/bridge-networks.js';
+import { networkRoutes } from '../network/network.routes.js';
 import { BtrfsStorage } from '../storage/btrfs.storage.js';
 import { DirStorage } from '../storage/dir.storage.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
@@ -61,7 +65,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     cgroupLayout: host.cgroupLayout,
   };
   const logs = new InstanceLogs(paths.logsDir);
-  const routes = [...agentRoutes({ runtime, logs, storage, runner, ready: () => ready }), ...fileRoutes()];
+  const networks = new BridgeNetworks(runner, log, join(options.varDir, 'networks'));
+  const routes = [...agentRoutes({ runtime, logs, storage, runner, ready: () => ready }), ...fileRoutes(), ...networkRoutes(networks)];
   const exec = new ExecStreamServer({
     runner,
     log,

@@ -9,3 +9,4 @@ export * from './agent-exec.js';
 export * from './agent-templates.js';
 export * from './agent-console.js';
 export * from './agent-logs.js';
+export * from './agent-network.js';
