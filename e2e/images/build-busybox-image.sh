@@ -71,6 +71,25 @@ cat >"$ROOT/etc/inittab" <<'EOF'
 ::shutdown:/bin/sync
 EOF
 
+# udhcpc's event script (Debian busybox's default path), for containers on a managed bridge: `udhcpc -i eth0` configures
+# the address, the default route and resolv.conf from the lease. Nothing runs it on its own.
+mkdir -p "$ROOT/etc/udhcpc"
+cat >"$ROOT/etc/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+case "$1" in
+  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+    : >/etc/resolv.conf
+    [ -n "$domain" ] && echo "search $domain" >>/etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done ;;
+esac
+exit 0
+EOF
+chmod 0755 "$ROOT/etc/udhcpc/default.script"
+
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$ROOT/etc/passwd"
 printf 'root:x:0:\n' >"$ROOT/etc/group"
 printf 'busybox\n' >"$ROOT/etc/hostname"

@@ -1,7 +1,7 @@
 // Last-resort cleanup: whatever a test file leaves registered here (temp dirs, child processes) is removed or
 // killed when the process exits, even on a signal or an uncaught error. Normal cleanup happens in after() hooks.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,6 +19,7 @@ function sweep(): void {
   }
   pids.clear();
   for (const d of dirs) {
+    removeNetworksOf(join(d, 'lxd'));
     unmountUnder(d);
     rmSync(d, { recursive: true, force: true });
   }
@@ -65,7 +66,32 @@ export function unmountUnder(dir: string): void {
   }
 }
 
+/**
+ * What a daemon's managed networks left on the host when a test failed before deleting them: their dnsmasq (by the
+ * pid file under `$LXD_DIR/networks/<name>/`), their nftables table and their bridge.
+ */
+export function removeNetworksOf(lxdDir: string): void {
+  const root = join(lxdDir, 'networks');
+  if (!existsSync(root)) return;
+  for (const name of readdirSync(root)) {
+    try {
+      const pid = Number(readFileSync(join(root, name, 'dnsmasq.pid'), 'utf8').trim().split(' ')[0]);
+      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--interface=${name}`)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // No dnsmasq (any more).
+    }
+    for (const cmd of [['nft', 'delete', 'table', 'inet', `lxdts_${name.replace(/[^A-Za-z0-9_]/g, '_')}`], ['ip', 'link', 'delete', 'dev', name]]) {
+      try {
+        execFileSync(cmd[0] as string, cmd.slice(1), { stdio: 'ignore' });
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
 export function removeTempDir(dir: string): void {
+  removeNetworksOf(join(dir, 'lxd'));
   unmountUnder(dir);
   rmSync(dir, { recursive: true, force: true });
   dirs.delete(dir);

@@ -82,3 +82,13 @@ export interface NetworkState {
   vlan: NetworkStateVLAN | null;
   ovn: NetworkStateOVN | null;
 }
+
+/** GET /1.0/networks/{name}/leases (extension network_leases). */
+export interface NetworkLease {
+  hostname: string;
+  hwaddr: string;
+  address: string;
+  /** static, dynamic or gateway. */
+  type: string;
+  location: string;
+}

@@ -21,6 +21,8 @@ import {
   type AgentFilePushResult,
   type AgentFileRequest,
   type AgentLogList,
+  type AgentBridgeLease,
+  type AgentBridgeNetworkSpec,
   type AgentBtrfsPoolCreateRequest,
   type AgentBtrfsPoolCreated,
   type AgentBtrfsPoolRequest,
@@ -166,6 +168,19 @@ export class AgentClient {
 
   async btrfsPoolResources(mountPoint: string): Promise<ResourcesStoragePool> {
     return this.call<ResourcesStoragePool>('POST', '/storage/btrfs/pool/resources', { mountPoint });
+  }
+
+  /** A managed bridge's host part made or brought in line with the spec (idempotent). */
+  async ensureBridge(spec: AgentBridgeNetworkSpec): Promise<void> {
+    await this.call('POST', '/networks/bridge/ensure', spec, { timeoutMs: 60_000 });
+  }
+
+  async deleteBridge(name: string): Promise<void> {
+    await this.call('POST', `/networks/bridge/${enc(name)}/delete`, {}, { timeoutMs: 60_000 });
+  }
+
+  bridgeLeases(name: string): Promise<AgentBridgeLease[]> {
+    return this.call('GET', `/networks/bridge/${enc(name)}/leases`);
   }
 
   /** Removes a log file; 404 `not_found` when absent. */

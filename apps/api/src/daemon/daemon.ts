@@ -1,4 +1,5 @@
 // Starts one lxdts daemon: store, Nest app on the unix socket, HTTPS when configured, events websocket.
+import { NetworksService } from '../networks/networks.service.js';
 import { StoragePoolsService } from '../storage-pools/storage-pools.service.js';
 import 'reflect-metadata';
 import { appendFileSync, chmodSync, mkdirSync } from 'node:fs';
@@ -180,6 +181,8 @@ export async function startDaemon(paths: DaemonPaths, options: DaemonOptions): P
   eventRelay.start();
   // btrfs pools' file systems are mounted before the instances on them start (after a reboot they are not).
   await app.get(StoragePoolsService, { strict: false }).mountAll();
+  // Managed bridges (bridge, dnsmasq, NAT) before the instances plugged into them start.
+  await app.get(NetworksService, { strict: false }).ensureAll();
   const power = app.get(InstancePowerService, { strict: false });
   await power.restore((msg) => log.warn(msg));
   internal.ready = true;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Store } from '@lxdts/raft-store';
+import type { Store, Tx } from '@lxdts/raft-store';
 import { STORE } from '../daemon/tokens.js';
 import { localMember } from '../cluster/local-member.js';
 
@@ -54,6 +54,61 @@ export class NetworksRepository {
       ...r,
       config: Object.fromEntries(config.filter((c) => c.network_id === r.id).map((c) => [c.key, c.value])),
     }));
+  }
+
+  async projectId(project: string): Promise<number | undefined> {
+    return (await this.store.db.selectFrom('projects').select('id').where('name', '=', project).executeTakeFirst())?.id;
+  }
+
+  /** Every managed network of every project (daemon start: their host part is set up again). */
+  async allManaged(): Promise<(ManagedNetworkRow & { project: string })[]> {
+    const projects = await this.store.db.selectFrom('projects').select('name').execute();
+    const out: (ManagedNetworkRow & { project: string })[] = [];
+    for (const p of projects) for (const n of await this.listManaged(p.name)) out.push({ ...n, project: p.name });
+    return out;
+  }
+
+  async create(projectId: number, n: { name: string; description: string; type: string; config: Record<string, string> }): Promise<number> {
+    return this.store.transaction(async (tx) => {
+      const { id } = await tx
+        .insertInto('networks')
+        .values({ project_id: projectId, name: n.name, description: n.description, type: n.type, state: 1 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await this.writeConfig(tx, id, n.config);
+      return id;
+    });
+  }
+
+  async update(id: number, description: string, config: Record<string, string>): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await tx.updateTable('networks').set({ description }).where('id', '=', id).execute();
+      await tx.deleteFrom('networks_config').where('network_id', '=', id).execute();
+      await this.writeConfig(tx, id, config);
+    });
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.store.db.deleteFrom('networks').where('id', '=', id).execute();
+  }
+
+  /** The `volatile.<nic>.hwaddr` of instances' NICs, by MAC address: the instance a DHCP lease belongs to. */
+  async instanceMacs(): Promise<Map<string, { name: string; project: string }>> {
+    const rows = await this.store.db
+      .selectFrom('instances_config')
+      .innerJoin('instances', 'instances.id', 'instances_config.instance_id')
+      .innerJoin('projects', 'projects.id', 'instances.project_id')
+      .select(['instances.name', 'projects.name as project', 'instances_config.value'])
+      .where('instances_config.key', 'like', 'volatile.%.hwaddr')
+      .execute();
+    return new Map(rows.map((r) => [r.value.toLowerCase(), { name: r.name, project: r.project }]));
+  }
+
+  private async writeConfig(tx: Tx, id: number, config: Record<string, string>): Promise<void> {
+    for (const [key, value] of Object.entries(config)) {
+      if (value === '') continue;
+      await tx.insertInto('networks_config').values({ network_id: id, node_id: null, key, value }).execute();
+    }
   }
 
   /** Profiles and instances with a `nic` device whose `key` (network or parent) is `value`. */

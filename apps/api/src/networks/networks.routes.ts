@@ -3,7 +3,8 @@ import type { Network } from '@lxdts/api-types';
 import { object, string, stringMap } from '../http/body-schema.js';
 import type { RequestContext } from '../http/request-context.js';
 import { apiUrl } from '../projects/api-url.js';
-import { sync } from '../http/response.js';
+import { checkEtag } from '../http/etag.js';
+import { created, emptySync, sync } from '../http/response.js';
 import type { Route, RouteProvider } from '../http/route.js';
 import { NetworksService } from './networks.service.js';
 
@@ -29,7 +30,7 @@ export class NetworksRoutes implements RouteProvider {
             return sync(ctx.recursion > 0 ? all : all.map((n) => apiUrl(['networks', n.name])));
           },
         },
-        post: { access: 'project', handler: (ctx) => this.networks.create(ctx.body(NetworksPost), ctx.project) },
+        post: { access: 'project', handler: async (ctx) => created(await this.networks.create(ctx.body(NetworksPost), ctx.project, ctx.identity)) },
       },
       {
         path: '/1.0/networks/:name',
@@ -40,33 +41,40 @@ export class NetworksRoutes implements RouteProvider {
             return sync(network, { etag: writable(network) });
           },
         },
-        put: {
-          access: 'project',
-          handler: (ctx) => {
-            ctx.body(NetworkPut);
-            return this.networks.refuseChange(name(ctx), ctx.project);
-          },
-        },
-        patch: {
-          access: 'project',
-          handler: (ctx) => {
-            ctx.body(NetworkPut);
-            return this.networks.refuseChange(name(ctx), ctx.project);
-          },
-        },
+        put: { access: 'project', handler: (ctx) => this.update(ctx, 'replace') },
+        patch: { access: 'project', handler: (ctx) => this.update(ctx, 'merge') },
         post: {
           access: 'project',
           handler: (ctx) => {
             ctx.body(NetworkRename);
-            return this.networks.refuseChange(name(ctx), ctx.project);
+            return this.networks.rename(name(ctx), ctx.project);
           },
         },
-        delete: { access: 'project', handler: (ctx) => this.networks.refuseChange(name(ctx), ctx.project) },
+        delete: {
+          access: 'project',
+          handler: async (ctx) => {
+            await this.networks.delete(name(ctx), ctx.project, ctx.identity);
+            return emptySync();
+          },
+        },
+      },
+      {
+        path: '/1.0/networks/:name/leases',
+        get: { access: 'project', handler: async (ctx) => sync(await this.networks.leases(name(ctx), ctx.project)) },
       },
       {
         path: '/1.0/networks/:name/state',
         get: { access: 'project', handler: (ctx) => sync(this.networks.state(name(ctx))) },
       },
     ];
+  }
+
+  private async update(ctx: RequestContext, mode: 'replace' | 'merge') {
+    const body = ctx.body(NetworkPut);
+    const json = ctx.json();
+    const hasDescription = typeof json === 'object' && json !== null && 'description' in json;
+    checkEtag(ctx.ifMatch, writable(await this.networks.get(ctx.params['name'] ?? '', ctx.project)));
+    await this.networks.update(ctx.params['name'] ?? '', ctx.project, body, mode, hasDescription, ctx.identity);
+    return emptySync();
   }
 }

@@ -9,6 +9,8 @@ import { fixtureTree } from '../resources/fixture-tree.js';
 import { HostInterfacesReader } from './host-interfaces.reader.js';
 import { InterfaceStateReader } from './interface-state.reader.js';
 import { NetworksRepository } from './networks.repository.js';
+import type { Identity } from '../auth/identity.js';
+import type { EventsService } from '../events/events.service.js';
 import { NetworksService } from './networks.service.js';
 
 const status = (code: number) => (err: unknown) => err instanceof ApiError && err.status === code;
@@ -31,7 +33,15 @@ test('networks: managed rows first, then host interfaces; unknown names 404; cha
     await store.db.insertInto('networks_config').values({ network_id: 1, node_id: null, key: 'ipv4.address', value: '10.0.0.1/24' }).execute();
     await store.db.insertInto('profiles_devices').values({ profile_id: 1, name: 'eth0', type: 'nic' }).execute();
     await store.db.insertInto('profiles_devices_config').values({ profile_device_id: 1, key: 'network', value: 'lxdbr0' }).execute();
-    const svc = new NetworksService(new NetworksRepository(store), new HostInterfacesReader(tree.root), new InterfaceStateReader(tree.root, () => ({})));
+    const calls: string[] = [];
+    const agent = {
+      ensureBridge: async (spec: { name: string }) => void calls.push(`ensure ${spec.name}`),
+      deleteBridge: async (name: string) => void calls.push(`delete ${name}`),
+      bridgeLeases: async () => [],
+    };
+    const events = { lifecycle: () => undefined } as unknown as EventsService;
+    const svc = new NetworksService(new NetworksRepository(store), new HostInterfacesReader(tree.root), new InterfaceStateReader(tree.root, () => ({})), events, agent);
+    const who = { type: 'unix', name: 'root', trusted: true, admin: true, projects: [] } as unknown as Identity;
 
     const all = await svc.list('default');
     assert.deepEqual(all.map((n) => [n.name, n.managed, n.type]), [['lxdbr0', true, 'bridge'], ['lo', false, 'loopback'], ['eth0', false, 'physical']]);
@@ -49,12 +59,21 @@ test('networks: managed rows first, then host interfaces; unknown names 404; cha
     assert.throws(() => svc.state('nope'), status(404));
     assert.equal(svc.state('lo').type, 'loopback');
 
-    await assert.rejects(svc.create({ name: 'br1', type: '', config: {}, description: '' }, 'default'), /Network type "bridge" is not supported yet/);
-    await assert.rejects(svc.create({ name: 'br1', type: 'weird', config: {}, description: '' }, 'default'), /Unknown network type "weird"/);
-    await assert.rejects(svc.create({ name: 'lxdbr0', type: 'bridge', config: {}, description: '' }, 'default'), status(409));
-    await assert.rejects(svc.create({ name: '', type: '', config: {}, description: '' }, 'default'), /No name provided/);
-    await assert.rejects(svc.refuseChange('lo', 'default'), status(404));
-    await assert.rejects(svc.refuseChange('lxdbr0', 'default'), status(400));
+    await assert.rejects(svc.create({ name: 'br1', type: 'macvlan', config: {}, description: '' }, 'default', who), /Network type "macvlan" is not supported yet/);
+    await assert.rejects(svc.create({ name: 'br1', type: 'weird', config: {}, description: '' }, 'default', who), /Unknown network type "weird"/);
+    await assert.rejects(svc.create({ name: 'lxdbr0', type: 'bridge', config: {}, description: '' }, 'default', who), status(409));
+    await assert.rejects(svc.create({ name: '', type: '', config: {}, description: '' }, 'default', who), /No name provided/);
+    await assert.rejects(svc.create({ name: 'br1', type: '', config: { foo: 'x' }, description: '' }, 'default', who), /Invalid option for network "br1" option "foo"/);
+    await assert.rejects(svc.create({ name: 'br1', type: '', config: { 'ipv4.address': '10.0.0.300/24' }, description: '' }, 'default', who), /invalid CIDR address/);
+    await assert.rejects(svc.create({ name: 'br1', type: '', config: { 'ipv4.address': '10.0.0.9/24' }, description: '' }, 'default', who), /overlaps with network "lxdbr0"/);
+    assert.deepEqual(calls, [], 'nothing asked of the agent');
+    assert.equal(await svc.create({ name: 'br1', type: '', config: { 'ipv4.address': '10.0.1.1/24', 'ipv4.nat': 'true' }, description: '' }, 'default', who), '/1.0/networks/br1');
+    assert.deepEqual((await svc.get('br1', 'default')).config, { 'ipv4.address': '10.0.1.1/24', 'ipv4.nat': 'true', 'ipv6.address': 'none' });
+    await assert.rejects(svc.delete('lxdbr0', 'default', who), /currently in use/);
+    await svc.delete('br1', 'default', who);
+    assert.deepEqual(calls, ['ensure br1', 'delete br1']);
+    await assert.rejects(svc.delete('lo', 'default', who), status(400));
+    await assert.rejects(svc.delete('nope', 'default', who), status(404));
   } finally {
     await store.close();
     tree.remove();

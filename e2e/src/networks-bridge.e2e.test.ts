@@ -1,0 +1,129 @@
+// Managed bridges through the real `lxc` client: bad input refused with nothing made; a bridge with dnsmasq and NAT;
+// two containers get DHCP leases (in `lxc network list-leases` and `lxc list`), resolve each other by name and reach
+// a server in another namespace through NAT (the server sees the host's address); a network in use can't go;
+// deleting it leaves no bridge, dnsmasq or nftables table. Traffic stays inside the bridge and a namespace the test
+// makes (198.51.100.0/30, TEST-NET-2).
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TestDaemon, busyboxImageDir, describeRun, lxcAsserts } from './harness/index.js';
+
+const usable =
+  process.getuid?.() === 0 && existsSync('/usr/bin/lxc-start') && spawnSync('dnsmasq', ['--version']).status === 0 && spawnSync('nft', ['--version']).status === 0;
+const BR = `ltbr${process.pid % 10000}`;
+const EXT = `ltext${process.pid % 10000}`;
+const SUBNET = '10.213.57';
+
+/** dnsmasq processes serving the bridge (their command line names it). */
+function dnsmasqFor(bridge: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return cmd[0]?.endsWith('dnsmasq') && cmd.includes(`--interface=${bridge}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('managed bridge networks (real containers)', { skip: !usable && 'needs root, liblxc, dnsmasq and nft' }, () => {
+  let d: TestDaemon;
+  let server: ReturnType<typeof spawn> | null = null;
+  const { ok, fails } = lxcAsserts(() => d);
+  const lease = async (name: string) => {
+    await ok(['exec', name, '--', 'udhcpc', '-i', 'eth0', '-q', '-n', '-t', '10', '-x', `hostname:${name}`]);
+    const addr = await ok(['exec', name, '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    const m = new RegExp(`inet (${SUBNET.replace(/\./g, '\\.')}\\.\\d+)/24`).exec(addr);
+    assert.ok(m, addr);
+    return m[1] as string;
+  };
+
+  before(async () => {
+    d = await TestDaemon.start();
+    const init = await d.cli(['init', '--auto']);
+    assert.equal(init.code, 0, describeRun(init));
+    await ok(['image', 'import', join(await busyboxImageDir(), 'busybox.tar.xz'), '--alias', 'busybox']);
+    // The "outside": a namespace with a veth to the host and no route back to the bridge's subnet.
+    execFileSync('ip', ['netns', 'add', EXT]);
+    execFileSync('ip', ['link', 'add', `${EXT}h`, 'type', 'veth', 'peer', 'name', `${EXT}n`]);
+    execFileSync('ip', ['link', 'set', `${EXT}n`, 'netns', EXT]);
+    execFileSync('ip', ['addr', 'add', '198.51.100.1/30', 'dev', `${EXT}h`]);
+    execFileSync('ip', ['link', 'set', `${EXT}h`, 'up']);
+    execFileSync('ip', ['-n', EXT, 'addr', 'add', '198.51.100.2/30', 'dev', `${EXT}n`]);
+    execFileSync('ip', ['-n', EXT, 'link', 'set', `${EXT}n`, 'up']);
+    execFileSync('ip', ['-n', EXT, 'link', 'set', 'lo', 'up']);
+    // A TCP server that answers with the address it sees the client at.
+    server = spawn('ip', ['netns', 'exec', EXT, process.execPath, '-e', "require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(8080, '198.51.100.2')"], { stdio: 'ignore' });
+    for (let i = 0; i < 50 && spawnSync('ip', ['netns', 'exec', EXT, 'ss', '-ltn']).stdout.toString().indexOf(':8080') < 0; i++) await new Promise((r) => setTimeout(r, 100));
+  });
+  after(async () => {
+    if (d) {
+      for (const name of ['n1', 'n2']) await d.lxc(['delete', '--force', name]);
+      await d.lxc(['network', 'delete', BR]);
+      await d.dispose();
+    }
+    server?.kill('SIGKILL');
+    spawnSync('ip', ['link', 'delete', `${EXT}h`]);
+    spawnSync('ip', ['netns', 'delete', EXT]);
+  });
+
+  test('bad input: clear 400s, nothing made', async () => {
+    await fails(['network', 'create', BR, 'ipv4.address=10.0.0.300/24'], /invalid CIDR address/);
+    await fails(['network', 'create', BR, 'foo=bar'], new RegExp(`Invalid option for network "${BR}" option "foo"`));
+    await fails(['network', 'create', BR, 'ipv4.nat=maybe'], /Invalid value for a boolean "maybe"/);
+    await fails(['network', 'create', BR, 'ipv4.address=198.51.100.1/24'], /overlaps with interface/);
+    await fails(['network', 'create', BR, '--type', 'macvlan'], /not supported yet/);
+    assert.ok(!existsSync(`/sys/class/net/${BR}`));
+    assert.deepEqual(dnsmasqFor(BR), []);
+  });
+
+  test('create: a bridge with its address, dnsmasq and a NAT table; an overlapping second one is refused', async () => {
+    await ok(['network', 'create', BR, `ipv4.address=${SUBNET}.1/24`, 'ipv4.nat=true', 'ipv6.address=none', 'dns.domain=lxdtest']);
+    assert.match(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', BR], { encoding: 'utf8' }), new RegExp(`${SUBNET}\\.1/24`));
+    assert.equal(dnsmasqFor(BR).length, 1);
+    assert.match(execFileSync('nft', ['list', 'table', 'inet', `lxdts_${BR}`], { encoding: 'utf8' }), /masquerade/);
+    const show = JSON.parse(await ok(['query', `/1.0/networks/${BR}`])) as { managed: boolean; config: Record<string, string>; status: string };
+    assert.deepEqual(show.config, { 'dns.domain': 'lxdtest', 'ipv4.address': `${SUBNET}.1/24`, 'ipv4.nat': 'true', 'ipv6.address': 'none' });
+    assert.equal(show.managed, true);
+    await fails(['network', 'create', `${BR}x`, `ipv4.address=${SUBNET}.9/25`], new RegExp(`overlaps with network "${BR}"`));
+  });
+
+  test('two containers: DHCP leases, names resolved by dnsmasq, NAT to another namespace', async () => {
+    await ok(['launch', 'busybox', 'n1', '-n', BR]);
+    await ok(['launch', 'busybox', 'n2', '-n', BR]);
+    const a1 = await lease('n1');
+    const a2 = await lease('n2');
+    assert.notEqual(a1, a2);
+    const leases = JSON.parse(await ok(['query', `/1.0/networks/${BR}/leases`])) as { hostname: string; address: string; type: string }[];
+    assert.deepEqual(
+      leases.map((l) => [l.hostname, l.address, l.type]).sort(),
+      [[`${BR}.gw`, `${SUBNET}.1`, 'gateway'], ['n1', a1, 'dynamic'], ['n2', a2, 'dynamic']].sort(),
+    );
+    assert.match(await ok(['network', 'list-leases', BR]), /n1/);
+    assert.match(await ok(['list', 'n1', '-c', '4', '-f', 'csv']), new RegExp(`${a1.replace(/\./g, '\\.')} \\(eth0\\)`));
+    // n1 finds n2 by name (dnsmasq registered the DHCP client's host name under dns.domain).
+    const nslookup = await ok(['exec', 'n1', '--', 'nslookup', 'n2.lxdtest']);
+    assert.match(nslookup, new RegExp(a2.replace(/\./g, '\\.')));
+    await ok(['exec', 'n1', '--', 'ping', '-c', '1', '-W', '5', 'n2.lxdtest']);
+    // The outside server sees the host's address: the source was masqueraded.
+    const seen = await ok(['exec', 'n1', '--', 'sh', '-c', 'echo | nc -w 5 198.51.100.2 8080']);
+    assert.match(seen.trim(), /198\.51\.100\.1$/);
+  });
+
+  test('in use: no delete; unused: delete removes the bridge, dnsmasq and the nftables table', async () => {
+    await fails(['network', 'delete', BR], /currently in use/);
+    assert.ok(existsSync(`/sys/class/net/${BR}`));
+    await ok(['delete', '--force', 'n1', 'n2']);
+    const pids = dnsmasqFor(BR);
+    await ok(['network', 'delete', BR]);
+    assert.ok(!existsSync(`/sys/class/net/${BR}`));
+    assert.deepEqual(dnsmasqFor(BR), []);
+    for (const pid of pids) assert.ok(!existsSync(`/proc/${pid}`));
+    assert.notEqual(spawnSync('nft', ['list', 'table', 'inet', `lxdts_${BR}`]).status, 0);
+  });
+});
