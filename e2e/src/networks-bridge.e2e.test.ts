@@ -63,7 +63,7 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
   });
   after(async () => {
     if (d) {
-      for (const name of ['n1', 'n2']) await d.lxc(['delete', '--force', name]);
+      for (const name of ['n1', 'n2', 'n3']) await d.lxc(['delete', '--force', name]);
       await d.lxc(['network', 'delete', BR]);
       await d.dispose();
     }
@@ -113,6 +113,15 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
     // The outside server sees the host's address: the source was masqueraded.
     const seen = await ok(['exec', 'n1', '--', 'sh', '-c', 'echo | nc -w 5 198.51.100.2 8080']);
     assert.match(seen.trim(), /198\.51\.100\.1$/);
+  });
+
+  test('a static ipv4.address on the NIC is what DHCP gives; one outside the subnet is refused', async () => {
+    await ok(['init', 'busybox', 'n3', '-n', BR]);
+    await fails(['config', 'device', 'set', 'n3', 'eth0', 'ipv4.address=10.9.9.9'], /not usable in network/);
+    await ok(['config', 'device', 'set', 'n3', 'eth0', `ipv4.address=${SUBNET}.77`]);
+    await ok(['start', 'n3']);
+    assert.equal(await lease('n3'), `${SUBNET}.77`);
+    await ok(['delete', '--force', 'n3']);
   });
 
   test('in use: no delete; unused: delete removes the bridge, dnsmasq and the nftables table', async () => {

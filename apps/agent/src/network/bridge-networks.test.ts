@@ -38,7 +38,6 @@ describe('bridge networks', { skip: !usable && 'needs root, dnsmasq and nft' }, 
     mtu: 1400,
     ipv4: { address: '10.250.77.1/24', nat: true, dhcp: true, dhcpRanges: [], leaseTime: '1h' },
     dnsDomain: 'lxd',
-    staticLeases: [{ hwaddr: '00:16:3e:00:00:01', address: '10.250.77.50', hostname: 'fixed' }],
   };
   after(async () => {
     await networks.delete(name).catch(() => undefined);
@@ -54,7 +53,19 @@ describe('bridge networks', { skip: !usable && 'needs root, dnsmasq and nft' }, 
     assert.match(table, /ip saddr 10\.250\.77\.0\/24 ip daddr != 10\.250\.77\.0\/24 masquerade/);
     const pid = networks.dnsmasqPid(name);
     assert.ok(pid > 0 && alive(pid));
-    assert.match(readFileSync(join(dir, name, 'dnsmasq.hosts'), 'utf8'), /^00:16:3e:00:00:01,10\.250\.77\.50,fixed$/m);
+    networks.writeInstanceLeases({
+      name: 'fixed',
+      project: 'default',
+      lxcName: 'fixed',
+      rootfsPath: '/nonexistent',
+      architecture: 'x86_64',
+      config: { 'volatile.eth0.hwaddr': '00:16:3e:00:00:01' },
+      devices: { eth0: { type: 'nic', network: name, 'ipv4.address': '10.250.77.50' }, eth1: { type: 'nic', network: 'elsewhere', 'ipv4.address': '10.9.9.9' } },
+      idmap: null,
+    });
+    assert.equal(readFileSync(join(dir, name, 'dnsmasq.hosts', 'fixed.eth0'), 'utf8'), '00:16:3e:00:00:01,10.250.77.50,fixed\n');
+    networks.removeInstanceLeases('fixed');
+    assert.ok(!existsSync(join(dir, name, 'dnsmasq.hosts', 'fixed.eth0')));
     assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--dhcp-range=10.250.77.2,10.250.77.254,1h'));
     await networks.ensure(spec);
     assert.equal(networks.dnsmasqPid(name), pid, 'the same dnsmasq');

@@ -5,9 +5,9 @@
 // dnsmasq that already runs with the same arguments (after an agent restart). Every dnsmasq is supervised: one that
 // dies is started again.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentBridgeLease, AgentBridgeNetworkSpec } from '@lxdts/api-types';
+import type { AgentBridgeLease, AgentBridgeNetworkSpec, AgentInstanceSpec } from '@lxdts/api-types';
 import { badRequest } from '../errors.js';
 import type { AgentLogger } from '../log.js';
 import type { ProcessRunner, SpawnedProcess } from '../process/run.js';
@@ -56,7 +56,8 @@ export class BridgeNetworks {
     await this.runner.run('ip', ['link', 'set', 'dev', spec.name, 'up'], { timeoutMs: 30_000 });
     await this.applyFirewall(spec);
     if (spec.ipv4?.nat) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
-    writeFileSync(join(dir, 'dnsmasq.hosts'), spec.staticLeases.map((l) => `${l.hwaddr},${l.address}${l.hostname ? `,${l.hostname}` : ''}\n`).join(''), { mode: 0o644 });
+    // One dhcp-host file per NIC with a static address (writeInstanceLeases); dnsmasq watches the directory.
+    mkdirSync(join(dir, 'dnsmasq.hosts'), { recursive: true, mode: 0o755 });
     if (spec.ipv4?.dhcp !== false && spec.ipv4) await this.startDnsmasq(spec);
     else await this.stopDnsmasq(spec.name);
   }
@@ -80,6 +81,39 @@ export class BridgeNetworks {
       .map((l) => l.trim().split(/\s+/))
       .filter((f) => f.length >= 4 && /^\d+$/.test(f[0] as string))
       .map(([expiry, hwaddr, address, hostname]) => ({ hwaddr: hwaddr as string, address: address as string, hostname: hostname === '*' ? '' : (hostname as string), expiry: Number(expiry) }));
+  }
+
+  /**
+   * Before a container starts: a dhcp-host line (`hwaddr,address,name`) for each NIC on a managed bridge of this host
+   * with an `ipv4.address`, so dnsmasq always gives it that address; files of NICs it no longer has go.
+   */
+  writeInstanceLeases(spec: AgentInstanceSpec): void {
+    const wanted = new Map<string, string>();
+    for (const [dev, d] of Object.entries(spec.devices)) {
+      const network = d['network'] ?? '';
+      const address = d['ipv4.address'] ?? '';
+      if (d['type'] !== 'nic' || !network || !address || !NAME.test(network)) continue;
+      const hosts = join(this.networksDir, network, 'dnsmasq.hosts');
+      if (!existsSync(hosts)) continue; // not a managed bridge of this host
+      const hwaddr = d['hwaddr'] || spec.config[`volatile.${dev}.hwaddr`] || '';
+      if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(hwaddr) || !/^[0-9.]+$/.test(address)) throw badRequest(`Device "${dev}": a static address needs a MAC address`);
+      wanted.set(join(hosts, `${spec.lxcName}.${dev}`), `${hwaddr},${address},${spec.name}\n`);
+    }
+    this.removeInstanceLeases(spec.lxcName, new Set(wanted.keys()));
+    for (const [file, line] of wanted) writeFileSync(file, line, { mode: 0o644 });
+  }
+
+  /** The container's dhcp-host files on every network (instance deleted), but those in `keep`. */
+  removeInstanceLeases(lxcName: string, keep: ReadonlySet<string> = new Set()): void {
+    if (!existsSync(this.networksDir)) return;
+    for (const network of readdirSync(this.networksDir)) {
+      const hosts = join(this.networksDir, network, 'dnsmasq.hosts');
+      if (!existsSync(hosts)) continue;
+      for (const f of readdirSync(hosts)) {
+        const file = join(hosts, f);
+        if (f.startsWith(`${lxcName}.`) && !keep.has(file)) rmSync(file, { force: true });
+      }
+    }
   }
 
   /** The pid of the network's dnsmasq (0: none). */
@@ -137,7 +171,7 @@ export class BridgeNetworks {
       '--dhcp-no-override',
       '--dhcp-authoritative',
       `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
-      `--dhcp-hostsfile=${join(dir, 'dnsmasq.hosts')}`,
+      `--dhcp-hostsdir=${join(dir, 'dnsmasq.hosts')}`,
       ...ranges.map((r) => `--dhcp-range=${r},${ipv4.leaseTime || '1h'}`),
       '--no-resolv',
       '--no-hosts',
@@ -156,8 +190,6 @@ export class BridgeNetworks {
     const current = this.dnsmasq.get(spec.name);
     if (current && current.argsHash === argsHash && current.pid > 0 && alive(current.pid)) {
       current.spec = spec;
-      // Static leases may have changed: dnsmasq reads its hosts file again on SIGHUP.
-      process.kill(current.pid, 'SIGHUP');
       return;
     }
     // Ours with other arguments goes; one left by an earlier agent with the same arguments is adopted, another
@@ -170,7 +202,6 @@ export class BridgeNetworks {
     if (oldPid > 0 && alive(oldPid) && isDnsmasqFor(oldPid, spec.name)) {
       if (hash === argsHash) {
         this.supervise({ spec, argsHash, child: null, pid: oldPid, stopping: false, timer: null });
-        process.kill(oldPid, 'SIGHUP');
         return;
       }
       process.kill(oldPid, 'SIGTERM');

@@ -1,14 +1,12 @@
 // Managed network endpoints: POST /networks/bridge/ensure (AgentBridgeNetworkSpec), /networks/bridge/:name/delete,
 // GET /networks/bridge/:name/leases.
 import type { AgentBridgeNetworkSpec } from '@lxdts/api-types';
-import { badRequest } from '../errors.js';
 import { type Json, asObject, bool, int, str, stringArray } from '../server/body.js';
 import type { AgentRoute } from '../server/http-server.js';
 import type { BridgeNetworks } from './bridge-networks.js';
 
 function decodeSpec(o: Json): AgentBridgeNetworkSpec {
   const v4 = o['ipv4'] === null || o['ipv4'] === undefined ? null : asObject(o['ipv4'], '"ipv4"');
-  const leases = Array.isArray(o['staticLeases']) ? (o['staticLeases'] as unknown[]) : [];
   return {
     name: str(o, 'name'),
     mtu: int(o, 'mtu', 0),
@@ -16,12 +14,6 @@ function decodeSpec(o: Json): AgentBridgeNetworkSpec {
       ? { address: str(v4, 'address'), nat: bool(v4, 'nat', false), dhcp: bool(v4, 'dhcp', true), dhcpRanges: stringArray(v4, 'dhcpRanges'), leaseTime: str(v4, 'leaseTime', true) ?? '1h' }
       : null,
     dnsDomain: str(o, 'dnsDomain', true) ?? 'lxd',
-    staticLeases: leases.map((l) => {
-      const x = asObject(l, '"staticLeases[]"');
-      const lease = { hwaddr: str(x, 'hwaddr'), address: str(x, 'address'), hostname: str(x, 'hostname', true) ?? '' };
-      if (!/^[0-9a-fA-F:]{17}$/.test(lease.hwaddr) || /[,\s]/.test(lease.address + lease.hostname)) throw badRequest('Invalid static lease');
-      return lease;
-    }),
   };
 }
 

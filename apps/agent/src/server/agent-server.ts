@@ -66,7 +66,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   };
   const logs = new InstanceLogs(paths.logsDir);
   const networks = new BridgeNetworks(runner, log, join(options.varDir, 'networks'));
-  const routes = [...agentRoutes({ runtime, logs, storage, runner, ready: () => ready }), ...fileRoutes(), ...networkRoutes(networks)];
+  const routes = [...agentRoutes({ runtime, logs, storage, runner, networks, ready: () => ready }), ...fileRoutes(), ...networkRoutes(networks)];
   const exec = new ExecStreamServer({
     runner,
     log,

@@ -9,6 +9,7 @@ import type {
 import { badRequest, notFound } from '../errors.js';
 import type { ContainerCommand, ContainerRuntime } from '../runtime/container-runtime.js';
 import type { InstanceLogs } from '../runtime/instance-logs.js';
+import type { BridgeNetworks } from '../network/bridge-networks.js';
 import type { ProcessRunner } from '../process/run.js';
 import { instanceLogRoutes } from '../runtime/instance-logs.routes.js';
 import type { StorageDriver } from '../storage/storage-driver.js';
@@ -23,6 +24,8 @@ export interface RouteDeps {
   logs: InstanceLogs;
   storage: Readonly<Record<string, StorageDriver>>;
   runner: ProcessRunner;
+  /** Managed bridges of this host: static DHCP leases of a container's NICs are written before it starts. */
+  networks?: Pick<BridgeNetworks, 'writeInstanceLeases' | 'removeInstanceLeases'>;
   ready(): AgentReady;
 }
 
@@ -49,6 +52,7 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
       handler: async ({ params, body: b }) => {
         const spec = decodeSpec(asObject(body(b)['spec'], '"spec"'));
         if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        deps.networks?.writeInstanceLeases(spec);
         return runtime.start(spec);
       },
     },
@@ -111,6 +115,7 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
       handler: async ({ params, body: b }) => {
         // The runtime refuses a running container; only after that does its volume go (dir driver).
         await runtime.delete(name(params));
+        deps.networks?.removeInstanceLeases(name(params));
         const o = body(b);
         if (o['volume'] !== undefined) {
           const volume = decodeVolume(o);

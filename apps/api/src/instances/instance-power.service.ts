@@ -1,5 +1,6 @@
 // Start, stop, restart, freeze and unfreeze through the agent, the power state remembered in volatile keys, and
 // the restore of that state when the daemon starts (LXD: volatile.last_state.power, boot.autostart).
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { AgentInstanceSpec, AgentTemplateTrigger, InstanceStatePut, Operation } from '@lxdts/api-types';
 import type { Identity } from '../auth/identity.js';
@@ -77,6 +78,7 @@ export class InstancePowerService {
   }
 
   async start(row: InstanceRow, identity: Identity | undefined): Promise<void> {
+    row = await this.fixStaticMacs(row);
     const spec = await this.spec(row);
     // Image templates: the pending trigger (create/copy) once, then the `start` ones, rendered before every start.
     const pending = row.config['volatile.apply_template'];
@@ -135,6 +137,23 @@ export class InstancePowerService {
   }
 
   /** What the agent needs to start the container (no status check). */
+  /**
+   * A NIC with a static `ipv4.address` on a managed network needs its MAC before the container starts (dnsmasq's
+   * dhcp-host line names it): one is chosen and kept as `volatile.<nic>.hwaddr` when there is none yet.
+   */
+  private async fixStaticMacs(row: InstanceRow): Promise<InstanceRow> {
+    const { devices } = await this.instances.expanded(row);
+    const missing: Record<string, string> = {};
+    for (const [dev, d] of Object.entries(devices)) {
+      if (d['type'] !== 'nic' || !d['network'] || !d['ipv4.address'] || d['hwaddr'] || row.config[`volatile.${dev}.hwaddr`]) continue;
+      const bytes = randomBytes(3);
+      missing[`volatile.${dev}.hwaddr`] = `00:16:3e:${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+    }
+    if (Object.keys(missing).length === 0) return row;
+    await this.instances.repo.setConfig(row.id, missing);
+    return { ...row, config: { ...row.config, ...missing } };
+  }
+
   private async spec(row: InstanceRow): Promise<AgentInstanceSpec> {
     return this.instances.agentSpec(row, await this.instances.expanded(row));
   }

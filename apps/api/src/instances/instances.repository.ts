@@ -202,6 +202,26 @@ export class InstancesRepository {
     return new Set((await db.selectFrom('storage_pools').select('name').execute()).map((r) => r.name));
   }
 
+  /** A managed network's config, in the project whose networks the instance's project uses. */
+  async networkConfig(project: string, name: string, db: Db = this.db): Promise<Record<string, string> | undefined> {
+    const features = await db
+      .selectFrom('projects')
+      .leftJoin('projects_config', (j) => j.onRef('projects_config.project_id', '=', 'projects.id').on('projects_config.key', '=', 'features.networks'))
+      .select('projects_config.value')
+      .where('projects.name', '=', project)
+      .executeTakeFirst();
+    const owner = features?.value === 'true' ? project : 'default';
+    const rows = await db
+      .selectFrom('networks_config')
+      .innerJoin('networks', 'networks.id', 'networks_config.network_id')
+      .innerJoin('projects', 'projects.id', 'networks.project_id')
+      .select(['networks_config.key', 'networks_config.value'])
+      .where('projects.name', '=', owner)
+      .where('networks.name', '=', name)
+      .execute();
+    return rows.length ? Object.fromEntries(rows.map((r) => [r.key, r.value])) : undefined;
+  }
+
   async networkTypes(projectId: number, db: Db = this.db): Promise<Map<string, string>> {
     const rows = await db.selectFrom('networks').select(['name', 'type']).where('project_id', '=', projectId).execute();
     return new Map(rows.map((r) => [r.name, r.type]));

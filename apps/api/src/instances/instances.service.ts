@@ -19,6 +19,7 @@ import { matchesFilter, parseFilter } from '../http/filter.js';
 import { ImagesService } from '../images/images.service.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { apiUrl } from '../projects/api-url.js';
+import { ipToInt, subnetOf } from '../networks/bridge-config.js';
 import { parseByteSize } from '../projects/config-validators.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { copiesFiles, expandConfig, expandDevices, lxcNameOf, rootDisk, validateInstanceName } from './instance-expansion.js';
@@ -226,6 +227,22 @@ export class InstancesService implements InstanceTargetResolver {
       out[name] = { ...rest, source: `${pool.poolSource}/custom/${project}_${source}`, ...(unprivileged ? { shift: 'true' } : {}) };
     }
     return out;
+  }
+
+  /** A NIC's static `ipv4.address` on a managed network lies in that network's subnet and is not its gateway. */
+  private async checkNicAddresses(project: string, devices: Devices): Promise<void> {
+    for (const [name, d] of Object.entries(devices)) {
+      const address = d['ipv4.address'];
+      if (d['type'] !== 'nic' || !address || !d['network']) continue;
+      const cidr = (await this.repo.networkConfig(project, d['network']))?.['ipv4.address'] ?? '';
+      const subnet = subnetOf(cidr);
+      const ip = ipToInt(address);
+      if (ip === null) throw badRequest(`Invalid value for device "${name}" option "ipv4.address": invalid IPv4 address "${address}"`);
+      if (!subnet) throw badRequest(`Device "${name}": network "${d['network']}" has no IPv4 subnet for a static address`);
+      if (ip <= subnet.first || ip >= subnet.last || ip === subnet.address) {
+        throw badRequest(`Device "${name}": IP address "${address}" is not usable in network "${d['network']}" (${cidr})`);
+      }
+    }
   }
 
   /** Every custom volume the devices name exists in the instance's project (LXD refuses the device otherwise). */
@@ -531,6 +548,7 @@ export class InstancesService implements InstanceTargetResolver {
       networkProject: networkProject.name,
     });
     await this.checkCustomVolumes(project, expandedDevices);
+    await this.checkNicAddresses(project, expandedDevices);
     const pool = rootDisk(expandedDevices)!.pool;
     const poolId = (await this.repo.poolId(pool))!;
     const poolRef = await this.repo.pool(pool);
@@ -600,6 +618,7 @@ export class InstancesService implements InstanceTargetResolver {
       networkProject: networkProject.name,
     });
     await this.checkCustomVolumes(project, expandedDevices);
+    await this.checkNicAddresses(project, expandedDevices);
     const oldDevices = (await this.expanded(row)).devices;
     const oldRoot = rootDisk(oldDevices);
     const newRoot = rootDisk(expandedDevices);

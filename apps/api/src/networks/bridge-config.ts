@@ -112,7 +112,7 @@ export function withBridgeDefaults(name: string, config: Record<string, string>,
 }
 
 /** What the agent sets up on this host for the network's config. */
-export function bridgeSpec(name: string, config: Record<string, string>, staticLeases: AgentBridgeNetworkSpec['staticLeases'] = []): AgentBridgeNetworkSpec {
+export function bridgeSpec(name: string, config: Record<string, string>): AgentBridgeNetworkSpec {
   const address = config['ipv4.address'] ?? 'none';
   return {
     name,
@@ -128,6 +128,5 @@ export function bridgeSpec(name: string, config: Record<string, string>, staticL
             leaseTime: config['ipv4.dhcp.expiry'] || '1h',
           },
     dnsDomain: config['dns.domain'] || 'lxd',
-    staticLeases,
   };
 }

@@ -1,12 +1,7 @@
 // Managed network endpoints of the agent: POST /networks/bridge/{ensure,delete,leases}. The agent makes the host's
 // part of a managed bridge — the Linux bridge and its address, a supervised dnsmasq (DHCP and DNS), nftables NAT —
-// and reconciles it when asked again (idempotent).
-
-export interface AgentBridgeStaticLease {
-  hwaddr: string;
-  address: string;
-  hostname: string;
-}
+// and reconciles it when asked again (idempotent). NICs with `network` and `ipv4.address` get that address: the agent
+// writes a dnsmasq dhcp-host file per NIC (`dnsmasq.hosts/<lxcName>.<device>`) when the container starts.
 
 /** POST /networks/bridge/ensure */
 export interface AgentBridgeNetworkSpec {
@@ -25,8 +20,6 @@ export interface AgentBridgeNetworkSpec {
   } | null;
   /** `dns.domain` (LXD's default "lxd"). */
   dnsDomain: string;
-  /** NICs with `ipv4.address` on this network: always given that address (dnsmasq dhcp-host). */
-  staticLeases: AgentBridgeStaticLease[];
 }
 
 /** A DHCP lease as dnsmasq records it. */
