@@ -92,3 +92,38 @@ export interface NetworkLease {
   type: string;
   location: string;
 }
+
+/** One rule of a network ACL (doc/network-acls.md). */
+export interface NetworkACLRule {
+  /** allow, reject or drop. */
+  action: string;
+  /** enabled, disabled or logged ("" = enabled). */
+  state: string;
+  description: string;
+  source: string;
+  destination: string;
+  /** icmp4, icmp6, tcp, udp or "" (any). */
+  protocol: string;
+  source_port: string;
+  destination_port: string;
+  icmp_type: string;
+  icmp_code: string;
+}
+
+export interface NetworkACLPut {
+  description: string;
+  egress: NetworkACLRule[];
+  ingress: NetworkACLRule[];
+  config: Record<string, string>;
+}
+
+/** GET /1.0/network-acls/{name} */
+export interface NetworkACL extends NetworkACLPut {
+  name: string;
+  used_by: string[];
+}
+
+/** POST /1.0/network-acls */
+export interface NetworkACLsPost extends NetworkACLPut {
+  name: string;
+}

@@ -38,6 +38,7 @@ describe('bridge networks', { skip: !usable && 'needs root, dnsmasq and nft' }, 
     mtu: 1400,
     ipv4: { address: '10.250.77.1/24', nat: true, dhcp: true, dhcpRanges: [], leaseTime: '1h' },
     dnsDomain: 'lxd',
+    acls: null,
   };
   after(async () => {
     await networks.delete(name).catch(() => undefined);
@@ -69,6 +70,29 @@ describe('bridge networks', { skip: !usable && 'needs root, dnsmasq and nft' }, 
     assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--dhcp-range=10.250.77.2,10.250.77.254,1h'));
     await networks.ensure(spec);
     assert.equal(networks.dnsmasqPid(name), pid, 'the same dnsmasq');
+  });
+
+  test('ACLs: chains for egress and ingress, drop before reject before allow, then the default', async () => {
+    const rule = { logged: false, protocol: '' as const, source: [], destination: [], sourcePorts: [], destinationPorts: [], icmpType: '', icmpCode: '' };
+    await networks.ensure({
+      ...spec,
+      acls: {
+        egress: [
+          { ...rule, action: 'allow' },
+          { ...rule, action: 'drop', protocol: 'tcp', destination: ['198.51.100.2'], destinationPorts: ['8080', '9000-9010'] },
+        ],
+        ingress: [{ ...rule, action: 'reject', protocol: 'icmp4', icmpType: '8' }],
+        defaultEgress: 'reject',
+        defaultIngress: 'allow',
+      },
+    });
+    const table = execFileSync('nft', ['list', 'table', 'inet', `lxdts_${name}`], { encoding: 'utf8' });
+    const egress = table.slice(table.indexOf('chain lxdts_acl_egress'));
+    assert.match(egress, /ct state established,related accept\s+ip daddr 198\.51\.100\.2 tcp dport \{ 8080, 9000-9010 \} drop\s+accept\s+reject/);
+    assert.match(table, /chain lxdts_acl_ingress \{[^}]*icmp type echo-request reject[^}]*accept/);
+    assert.match(table, new RegExp(`iifname "${name}" jump lxdts_acl_egress`));
+    await networks.ensure(spec);
+    assert.doesNotMatch(execFileSync('nft', ['list', 'table', 'inet', `lxdts_${name}`], { encoding: 'utf8' }), /acl/);
   });
 
   test('a dnsmasq that dies is started again', async () => {

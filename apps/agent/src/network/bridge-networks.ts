@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentBridgeLease, AgentBridgeNetworkSpec, AgentInstanceSpec } from '@lxdts/api-types';
+import type { AgentAclRule, AgentBridgeLease, AgentBridgeNetworkSpec, AgentInstanceSpec } from '@lxdts/api-types';
 import { badRequest } from '../errors.js';
 import type { AgentLogger } from '../log.js';
 import type { ProcessRunner, SpawnedProcess } from '../process/run.js';
@@ -126,6 +126,9 @@ export class BridgeNetworks {
   private async applyFirewall(spec: AgentBridgeNetworkSpec): Promise<void> {
     const table = tableName(spec.name);
     const br = JSON.stringify(spec.name);
+    const acl = spec.acls;
+    // Without ACLs everything to and from the bridge passes; with them, traffic from the bridge goes through the
+    // egress rules and traffic into it through the ingress rules (DHCP and DNS to and from the host stay allowed).
     const lines = [
       `table inet ${table}`,
       `delete table inet ${table}`,
@@ -134,13 +137,30 @@ export class BridgeNetworks {
       '    type filter hook input priority 0; policy accept;',
       `    iifname ${br} udp dport { 53, 67 } accept`,
       `    iifname ${br} tcp dport 53 accept`,
+      ...(acl ? [`    iifname ${br} jump lxdts_acl_egress`] : []),
+      '  }',
+      '  chain lxdts_output {',
+      '    type filter hook output priority 0; policy accept;',
+      `    oifname ${br} udp sport { 53, 67 } accept`,
+      `    oifname ${br} tcp sport 53 accept`,
+      ...(acl ? [`    oifname ${br} jump lxdts_acl_ingress`] : []),
       '  }',
       '  chain lxdts_forward {',
       '    type filter hook forward priority 0; policy accept;',
-      `    iifname ${br} accept`,
-      `    oifname ${br} accept`,
+      ...(acl ? [`    iifname ${br} jump lxdts_acl_egress`, `    oifname ${br} jump lxdts_acl_ingress`] : [`    iifname ${br} accept`, `    oifname ${br} accept`]),
       '  }',
     ];
+    if (acl) {
+      for (const [chain, rules, fallback] of [
+        ['lxdts_acl_egress', acl.egress, acl.defaultEgress],
+        ['lxdts_acl_ingress', acl.ingress, acl.defaultIngress],
+      ] as const) {
+        lines.push(`  chain ${chain} {`, '    ct state established,related accept');
+        // LXD's order: drop, then reject, then allow rules; then the default action.
+        for (const action of ['drop', 'reject', 'allow'] as const) for (const r of rules.filter((x) => x.action === action)) lines.push(`    ${aclRuleText(r)}`);
+        lines.push(`    ${verdict(fallback)}`, '  }');
+      }
+    }
     if (spec.ipv4?.nat) {
       const { network, prefix } = parseCidr(spec.ipv4.address);
       const subnet = `${network}/${prefix}`;
@@ -265,6 +285,31 @@ export class BridgeNetworks {
     }
     rmSync(pidFile, { force: true });
   }
+}
+
+const verdict = (action: 'allow' | 'reject' | 'drop') => (action === 'allow' ? 'accept' : action);
+
+/** One ACL rule as an nftables rule (the API checked every field; a rule's addresses are of one family). */
+function aclRuleText(r: AgentAclRule): string {
+  const set = (items: string[]) => (items.length === 1 ? (items[0] as string) : `{ ${items.join(', ')} }`);
+  const v6 = [...r.source, ...r.destination].some((a) => a.includes(':')) || r.protocol === 'icmp6';
+  const ip = v6 ? 'ip6' : 'ip';
+  const parts: string[] = [];
+  if (r.source.length) parts.push(`${ip} saddr ${set(r.source)}`);
+  if (r.destination.length) parts.push(`${ip} daddr ${set(r.destination)}`);
+  if (r.protocol === 'tcp' || r.protocol === 'udp') {
+    parts.push(`meta l4proto ${r.protocol}`);
+    if (r.sourcePorts.length) parts.push(`${r.protocol} sport ${set(r.sourcePorts)}`);
+    if (r.destinationPorts.length) parts.push(`${r.protocol} dport ${set(r.destinationPorts)}`);
+  } else if (r.protocol === 'icmp4' || r.protocol === 'icmp6') {
+    const icmp = r.protocol === 'icmp4' ? 'icmp' : 'icmpv6';
+    parts.push(`meta l4proto ${r.protocol === 'icmp4' ? 'icmp' : 'ipv6-icmp'}`);
+    if (r.icmpType !== '') parts.push(`${icmp} type ${r.icmpType}`);
+    if (r.icmpCode !== '') parts.push(`${icmp} code ${r.icmpCode}`);
+  }
+  if (r.logged) parts.push('log prefix "lxdts-acl "');
+  parts.push(verdict(r.action));
+  return parts.join(' ');
 }
 
 /** nftables table of a network (names: letters, digits, `_`). */

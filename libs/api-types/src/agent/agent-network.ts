@@ -20,6 +20,33 @@ export interface AgentBridgeNetworkSpec {
   } | null;
   /** `dns.domain` (LXD's default "lxd"). */
   dnsDomain: string;
+  /**
+   * The network's ACLs (`security.acls`), applied where the bridge meets the host (LXD's bridge semantics): egress
+   * rules to traffic from the bridge, ingress rules to traffic into it; null = no ACL, everything passes.
+   */
+  acls: AgentBridgeAcls | null;
+}
+
+/** A rule as nftables is given it (validated by the API). */
+export interface AgentAclRule {
+  action: 'allow' | 'reject' | 'drop';
+  logged: boolean;
+  /** Addresses, CIDRs or ranges ("a-b"); empty = any. */
+  source: string[];
+  destination: string[];
+  protocol: '' | 'icmp4' | 'icmp6' | 'tcp' | 'udp';
+  sourcePorts: string[];
+  destinationPorts: string[];
+  icmpType: string;
+  icmpCode: string;
+}
+
+export interface AgentBridgeAcls {
+  ingress: AgentAclRule[];
+  egress: AgentAclRule[];
+  /** What unmatched traffic gets (`security.acls.default.{ingress,egress}.action`, LXD's default reject). */
+  defaultIngress: 'allow' | 'reject' | 'drop';
+  defaultEgress: 'allow' | 'reject' | 'drop';
 }
 
 /** A DHCP lease as dnsmasq records it. */

@@ -152,6 +152,22 @@ export interface InstancesProfilesTable {
   apply_order: number;
 }
 
+export interface NetworksAclsTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  description: string;
+  ingress: string;
+  egress: string;
+}
+
+export interface NetworksAclsConfigTable {
+  id: Generated<number>;
+  network_acl_id: number;
+  key: string;
+  value: string;
+}
+
 export interface StorageVolumesBackupsTable {
   id: Generated<number>;
   storage_volume_id: number;
@@ -330,6 +346,8 @@ export interface GlobalDatabase {
   instances_profiles: InstancesProfilesTable;
   instances_backups: InstancesBackupsTable;
   storage_volumes_backups: StorageVolumesBackupsTable;
+  networks_acls: NetworksAclsTable;
+  networks_acls_config: NetworksAclsConfigTable;
   instances_snapshots: InstancesSnapshotsTable;
   instances_snapshots_config: InstancesSnapshotsConfigTable;
   instances_snapshots_devices: InstancesSnapshotsDevicesTable;
