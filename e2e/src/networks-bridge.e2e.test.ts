@@ -58,8 +58,9 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
     execFileSync('ip', ['-n', EXT, 'link', 'set', `${EXT}n`, 'up']);
     execFileSync('ip', ['-n', EXT, 'link', 'set', 'lo', 'up']);
     // A TCP server that answers with the address it sees the client at.
-    server = spawn('ip', ['netns', 'exec', EXT, process.execPath, '-e', "require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(8080, '198.51.100.2')"], { stdio: 'ignore' });
-    for (let i = 0; i < 50 && spawnSync('ip', ['netns', 'exec', EXT, 'ss', '-ltn']).stdout.toString().indexOf(':8080') < 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const serve = "for (const p of [8080, 8081]) require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(p, '198.51.100.2')";
+    server = spawn('ip', ['netns', 'exec', EXT, process.execPath, '-e', serve], { stdio: 'ignore' });
+    for (let i = 0; i < 50 && spawnSync('ip', ['netns', 'exec', EXT, 'ss', '-ltn']).stdout.toString().indexOf(':8081') < 0; i++) await new Promise((r) => setTimeout(r, 100));
   });
   after(async () => {
     if (d) {
@@ -122,6 +123,26 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
     await ok(['start', 'n3']);
     assert.equal(await lease('n3'), `${SUBNET}.77`);
     await ok(['delete', '--force', 'n3']);
+  });
+
+  test('an ACL that drops one port blocks it and nothing else; unassigned, the port works again', async () => {
+    const reach = async (port: number) => (await d.lxc(['exec', 'n1', '--', 'sh', '-c', `echo | nc -w 3 198.51.100.2 ${port}`], { timeoutMs: 30_000 })).stdout.trim();
+    assert.match(await reach(8080), /198\.51\.100\.1$/);
+    await ok(['network', 'acl', 'create', 'blockport']);
+    await ok(['network', 'acl', 'rule', 'add', 'blockport', 'egress', 'action=drop', 'protocol=tcp', 'destination=198.51.100.2', 'destination_port=8080']);
+    await ok(['network', 'acl', 'rule', 'add', 'blockport', 'egress', 'action=allow']);
+    await fails(['network', 'acl', 'rule', 'add', 'blockport', 'egress', 'action=allow', 'protocol=icmp4', 'destination_port=80'], /ports can only be used with tcp or udp/);
+    await fails(['network', 'acl', 'create', '9bad'], /Invalid ACL name/);
+    await ok(['network', 'set', BR, 'security.acls=blockport']);
+    assert.equal(await reach(8080), '', 'port 8080 is dropped');
+    assert.match(await reach(8081), /198\.51\.100\.1$/, 'another port still passes');
+    await ok(['exec', 'n1', '--', 'ping', '-c', '1', '-W', '5', '198.51.100.2']);
+    await ok(['exec', 'n1', '--', 'nslookup', 'n2.lxdtest']);
+    await fails(['network', 'acl', 'delete', 'blockport'], /in use/);
+    await fails(['network', 'set', BR, 'security.acls=nosuchacl'], /ACL "nosuchacl" not found/);
+    await ok(['network', 'unset', BR, 'security.acls']);
+    assert.match(await reach(8080), /198\.51\.100\.1$/);
+    await ok(['network', 'acl', 'delete', 'blockport']);
   });
 
   test('in use: no delete; unused: delete removes the bridge, dnsmasq and the nftables table', async () => {

@@ -12,6 +12,7 @@ import { InstanceBackupsRoutes } from './instances/instance-backups.routes.js';
 import { InstanceSnapshotsRoutes } from './instances/instance-snapshots.routes.js';
 import { InstanceLogsRoutes } from './instances/instance-logs.routes.js';
 import { InstancesRoutes } from './instances/instances.routes.js';
+import { NetworkAclsRoutes } from './networks/network-acls.routes.js';
 import { NetworksRoutes } from './networks/networks.routes.js';
 import { OperationsRoutes } from './operations/operations.routes.js';
 import { ProfilesRoutes } from './profiles/profiles.routes.js';
@@ -29,6 +30,7 @@ export const ROUTE_PROVIDERS: readonly Type<RouteProvider>[] = [
   ProjectsRoutes,
   StoragePoolsRoutes,
   NetworksRoutes,
+  NetworkAclsRoutes,
   WarningsRoutes,
   ResourcesRoutes,
   ImagesRoutes,

@@ -1,7 +1,7 @@
 // Configuration of managed bridge networks (LXD's networks.md, bridge): the keys lxdts implements and their
 // checks with LXD's messages, the defaults a new network gets, and what the agent is asked to set up from it.
 import { createHash } from 'node:crypto';
-import type { AgentBridgeNetworkSpec } from '@lxdts/api-types';
+import type { AgentBridgeAcls, AgentBridgeNetworkSpec } from '@lxdts/api-types';
 import { badRequest } from '../http/api-error.js';
 
 type Check = (value: string) => string | null;
@@ -68,6 +68,9 @@ export const BRIDGE_KEYS: Readonly<Record<string, Check>> = {
   'ipv4.dhcp.ranges': ranges,
   'ipv4.nat': bool,
   'ipv6.address': ipv6Address,
+  'security.acls': (v) => (v.split(',').every((n) => n.trim() === '' || /^[A-Za-z][A-Za-z0-9-]*$/.test(n.trim())) ? null : `Invalid ACL list "${v}"`),
+  'security.acls.default.egress.action': oneOf('allow', 'reject', 'drop'),
+  'security.acls.default.ingress.action': oneOf('allow', 'reject', 'drop'),
 };
 
 /** LXD's messages: `Invalid option for network "n" option "k"`, `Invalid value for network "n" option "k": …`. */
@@ -112,7 +115,7 @@ export function withBridgeDefaults(name: string, config: Record<string, string>,
 }
 
 /** What the agent sets up on this host for the network's config. */
-export function bridgeSpec(name: string, config: Record<string, string>): AgentBridgeNetworkSpec {
+export function bridgeSpec(name: string, config: Record<string, string>, acls: AgentBridgeAcls | null = null): AgentBridgeNetworkSpec {
   const address = config['ipv4.address'] ?? 'none';
   return {
     name,
@@ -128,5 +131,6 @@ export function bridgeSpec(name: string, config: Record<string, string>): AgentB
             leaseTime: config['ipv4.dhcp.expiry'] || '1h',
           },
     dnsDomain: config['dns.domain'] || 'lxd',
+    acls,
   };
 }

@@ -11,6 +11,7 @@ import { InterfaceStateReader } from './interface-state.reader.js';
 import { NetworksRepository } from './networks.repository.js';
 import type { Identity } from '../auth/identity.js';
 import type { EventsService } from '../events/events.service.js';
+import { NetworkAclsRepository } from './network-acls.repository.js';
 import { NetworksService } from './networks.service.js';
 
 const status = (code: number) => (err: unknown) => err instanceof ApiError && err.status === code;
@@ -40,7 +41,7 @@ test('networks: managed rows first, then host interfaces; unknown names 404; cha
       bridgeLeases: async () => [],
     };
     const events = { lifecycle: () => undefined } as unknown as EventsService;
-    const svc = new NetworksService(new NetworksRepository(store), new HostInterfacesReader(tree.root), new InterfaceStateReader(tree.root, () => ({})), events, agent);
+    const svc = new NetworksService(new NetworksRepository(store), new HostInterfacesReader(tree.root), new InterfaceStateReader(tree.root, () => ({})), events, agent, new NetworkAclsRepository(store));
     const who = { type: 'unix', name: 'root', trusted: true, admin: true, projects: [] } as unknown as Identity;
 
     const all = await svc.list('default');

@@ -1,13 +1,15 @@
 // Networks: host interfaces shown as unmanaged networks, managed bridges (rows here, the host's part — bridge,
 // dnsmasq, NAT — made by the agent), interface state and DHCP leases.
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Network, NetworkLease, NetworkPut, NetworkState, NetworksPost } from '@lxdts/api-types';
+import type { AgentBridgeNetworkSpec, Network, NetworkLease, NetworkPut, NetworkState, NetworksPost } from '@lxdts/api-types';
 import type { AgentClient } from '../agent/agent.client.js';
 import type { Identity } from '../auth/identity.js';
 import { AGENT_CLIENT } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
 import { ApiError, badRequest, conflict, notFound } from '../http/api-error.js';
 import { bridgeSpec, subnetOf, validateBridgeConfig, withBridgeDefaults } from './bridge-config.js';
+import { NetworkAclsRepository } from './network-acls.repository.js';
+import { bridgeAcls } from './network-acl-rules.js';
 import { apiUrl } from '../projects/api-url.js';
 import { HostInterfacesReader } from './host-interfaces.reader.js';
 import { InterfaceStateReader } from './interface-state.reader.js';
@@ -36,7 +38,28 @@ export class NetworksService {
     private readonly states: InterfaceStateReader,
     private readonly events: EventsService,
     @Inject(AGENT_CLIENT) private readonly agent: NetworkAgent,
+    private readonly acls: NetworkAclsRepository,
   ) {}
+
+  /** The agent's spec of a network: its config and the ACLs `security.acls` names (in the network's project). */
+  private async spec(project: string, name: string, config: Record<string, string>): Promise<AgentBridgeNetworkSpec> {
+    const names = (config['security.acls'] ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+    if (names.length === 0) return bridgeSpec(name, config);
+    const projectId = (await this.repo.projectId(project)) as number;
+    const rows = await this.acls.list(projectId);
+    for (const n of names) if (!rows.some((a) => a.name === n)) throw badRequest(`Invalid value for network "${name}" option "security.acls": ACL "${n}" not found`);
+    return bridgeSpec(name, config, bridgeAcls(config, rows));
+  }
+
+  /** An ACL changed: every network using it gets its rules again. */
+  async reapplyAcl(acl: string): Promise<void> {
+    await this.serialized(async () => {
+      for (const n of await this.repo.allManaged()) {
+        if (!(n.config['security.acls'] ?? '').split(',').map((x) => x.trim()).includes(acl)) continue;
+        await this.agent.ensureBridge(await this.spec(n.project, n.name, n.config)).catch(fromAgent);
+      }
+    });
+  }
 
   /** Managed networks first, then the host's other interfaces (those only in the default project, as LXD). */
   async list(project: string): Promise<Network[]> {
@@ -81,7 +104,7 @@ export class NetworksService {
       if (this.interfaces.exists(req.name)) throw badRequest(`Network interface "${req.name}" already exists on the host`);
       const config = withBridgeDefaults(req.name, req.config, await this.takenSubnets(null));
       await this.checkOverlap(req.name, config, null);
-      await this.agent.ensureBridge(bridgeSpec(req.name, config)).catch(fromAgent);
+      await this.agent.ensureBridge(await this.spec(effective, req.name, config)).catch(fromAgent);
       try {
         await this.repo.create(projectId, { name: req.name, description: req.description, type, config });
       } catch (err) {
@@ -107,7 +130,7 @@ export class NetworksService {
       if (next['ipv4.address'] === 'auto') throw badRequest(`Invalid value for network "${name}" option "ipv4.address": "auto" only when creating`);
       if (next['ipv6.address'] === undefined) next['ipv6.address'] = 'none';
       await this.checkOverlap(name, next, current.id);
-      await this.agent.ensureBridge(bridgeSpec(name, next)).catch(fromAgent);
+      await this.agent.ensureBridge(await this.spec(effective, name, next)).catch(fromAgent);
       await this.repo.update(current.id, mode === 'replace' || hasDescription ? put.description : current.description, next);
     });
     this.events.lifecycle('network-updated', apiUrl(['networks', name], effective), effective, identity);
@@ -149,7 +172,9 @@ export class NetworksService {
   async ensureAll(): Promise<void> {
     for (const n of await this.repo.allManaged()) {
       if (n.type !== 'bridge') continue;
-      await this.agent.ensureBridge(bridgeSpec(n.name, n.config)).catch((err: Error) => this.log.warn(`Could not set up network "${n.name}": ${err.message}`));
+      await this.spec(n.project, n.name, n.config)
+        .then((spec) => this.agent.ensureBridge(spec))
+        .catch((err: Error) => this.log.warn(`Could not set up network "${n.name}": ${err.message}`));
     }
   }
 

@@ -85,6 +85,7 @@ export const API_EXTENSIONS: readonly string[] = [
   'projects_limits_instances',
   'network_state_vlan',
   'storage_volume_state',
+  'network_acl',
   'projects_compression',
   'projects_images_remote_cache_expiry',
   'certificate_project',
