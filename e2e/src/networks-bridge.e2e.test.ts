@@ -145,6 +145,24 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
     await ok(['network', 'acl', 'delete', 'blockport']);
   });
 
+  test('supervised and reconciled: a daemon restart adopts the running dnsmasq; a killed dnsmasq comes back', async () => {
+    const [before] = dnsmasqFor(BR);
+    assert.ok(before);
+    await d.stopLeavingInstances();
+    await d.restart();
+    assert.deepEqual(dnsmasqFor(BR), [before], 'the same dnsmasq, adopted');
+    process.kill(before, 'SIGKILL');
+    let after: number[] = [];
+    for (let i = 0; i < 100 && !(after.length === 1 && after[0] !== before); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = dnsmasqFor(BR);
+    }
+    assert.equal(after.length, 1, 'a new dnsmasq');
+    assert.notEqual(after[0], before);
+    assert.equal(await lease('n2'), (await ok(['list', 'n2', '-c', '4', '-f', 'csv'])).split(' ')[0]);
+    await ok(['exec', 'n1', '--', 'nslookup', 'n2.lxdtest']);
+  });
+
   test('in use: no delete; unused: delete removes the bridge, dnsmasq and the nftables table', async () => {
     await fails(['network', 'delete', BR], /currently in use/);
     assert.ok(existsSync(`/sys/class/net/${BR}`));
