@@ -64,7 +64,7 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
   });
   after(async () => {
     if (d) {
-      for (const name of ['n1', 'n2', 'n3']) await d.lxc(['delete', '--force', name]);
+      for (const name of ['n1', 'n2', 'n3', 'r1']) await d.lxc(['delete', '--force', name]);
       await d.lxc(['network', 'delete', BR]);
       await d.dispose();
     }
@@ -161,6 +161,20 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
     assert.notEqual(after[0], before);
     assert.equal(await lease('n2'), (await ok(['list', 'n2', '-c', '4', '-f', 'csv'])).split(' ')[0]);
     await ok(['exec', 'n1', '--', 'nslookup', 'n2.lxdtest']);
+  });
+
+  test('a routed NIC: the address in the container, a host route to it, the host reachable through 169.254.0.1', async () => {
+    await ok(['init', 'busybox', 'r1']);
+    await ok(['config', 'device', 'add', 'r1', 'eth0', 'nic', 'nictype=routed', 'ipv4.address=10.213.90.5']);
+    await ok(['start', 'r1']);
+    assert.match(await ok(['exec', 'r1', '--', 'ip', '-4', 'addr', 'show', 'eth0']), /inet 10\.213\.90\.5\/32/);
+    assert.match(await ok(['exec', 'r1', '--', 'ip', 'route']), /default via 169\.254\.0\.1 dev eth0/);
+    assert.match(execFileSync('ip', ['-4', 'route', 'show', '10.213.90.5'], { encoding: 'utf8' }), /10\.213\.90\.5 dev \S+/);
+    await ok(['exec', 'r1', '--', 'ping', '-c', '1', '-W', '5', '198.51.100.1']);
+    assert.match(await ok(['list', 'r1', '-c', '4', '-f', 'csv']), /10\.213\.90\.5 \(eth0\)/);
+    await fails(['config', 'device', 'add', 'r1', 'eth1', 'nic', 'nictype=routed'], /ipv4\.address/);
+    await ok(['delete', '--force', 'r1']);
+    assert.equal(execFileSync('ip', ['-4', 'route', 'show', '10.213.90.5'], { encoding: 'utf8' }).trim(), '', 'the host route went with it');
   });
 
   test('in use: no delete; unused: delete removes the bridge, dnsmasq and the nftables table', async () => {

@@ -25,6 +25,11 @@ export interface ResolvedNic {
   /** veth host side; null for macvlan/phys. */
   hostName: string | null;
   mtu: number | null;
+  /**
+   * `routed` NICs (liblxc's veth router mode): the container's addresses (x/32), host routes to them and a proxy-ARP
+   * gateway on the host side (LXD's 169.254.0.1).
+   */
+  routed?: { ipv4: string[]; gateway: string };
 }
 
 export interface ResolvedMount {
@@ -162,6 +167,15 @@ function resolveNic(
       return { device: dev, type: 'macvlan', link: needParent(), name, hwaddr, hostName: null, mtu };
     case 'physical':
       return { device: dev, type: 'phys', link: needParent(), name, hwaddr, hostName: null, mtu };
+    case 'routed': {
+      if (d['parent']) throw badRequest(`Device "${dev}": "parent" on routed NICs is not supported yet`);
+      const ipv4 = (d['ipv4.address'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+      if (ipv4.length === 0) throw badRequest(`Device "${dev}": a routed NIC needs ipv4.address (IPv6 is not supported yet)`);
+      for (const a of ipv4) if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(a)) throw badRequest(`Invalid value for device "${dev}" ipv4.address: ${a}`);
+      const gateway = !d['ipv4.gateway'] || d['ipv4.gateway'] === 'auto' ? '169.254.0.1' : d['ipv4.gateway'];
+      if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(gateway)) throw badRequest(`Invalid value for device "${dev}" ipv4.gateway: ${gateway}`);
+      return { device: dev, type: 'veth', link: null, name, hwaddr, hostName: vethHostName(), mtu, routed: { ipv4: ipv4.map((a) => `${a}/32`), gateway } };
+    }
     case '':
       throw badRequest(`Device "${dev}": missing nictype`);
     default:

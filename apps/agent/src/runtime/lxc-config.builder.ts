@@ -194,6 +194,12 @@ export function buildLxcConfig(input: LxcConfigInput): LxcConfig {
     c.set(`${k}.name`, n.name);
     c.set(`${k}.hwaddr`, n.hwaddr);
     if (n.mtu !== null) c.set(`${k}.mtu`, n.mtu);
+    if (n.routed) {
+      // liblxc routes the addresses to the host side and answers ARP for the gateway there.
+      c.set(`${k}.veth.mode`, 'router');
+      for (const addr of n.routed.ipv4) c.set(`${k}.ipv4.address`, addr);
+      c.set(`${k}.ipv4.gateway`, n.routed.gateway);
+    }
     c.set(`${k}.flags`, 'up');
   });
 
