@@ -64,7 +64,7 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
   });
   after(async () => {
     if (d) {
-      for (const name of ['n1', 'n2', 'n3', 'r1']) await d.lxc(['delete', '--force', name]);
+      for (const name of ['n1', 'n2', 'n3', 'r1', 'h1']) await d.lxc(['delete', '--force', name]);
       await d.lxc(['network', 'delete', BR]);
       await d.dispose();
     }
@@ -175,6 +175,18 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
     await fails(['config', 'device', 'add', 'r1', 'eth1', 'nic', 'nictype=routed'], /ipv4\.address/);
     await ok(['delete', '--force', 'r1']);
     assert.equal(execFileSync('ip', ['-4', 'route', 'show', '10.213.90.5'], { encoding: 'utf8' }).trim(), '', 'the host route went with it');
+  });
+
+  test('lxc network attach/detach on a running container: the NIC appears at once, gets a lease, and goes', async () => {
+    await ok(['launch', 'busybox', 'h1']);
+    assert.doesNotMatch(await ok(['exec', 'h1', '--', 'ip', 'link']), /eth1/);
+    await ok(['network', 'attach', BR, 'h1', 'eth1', 'eth1']);
+    assert.match(await ok(['exec', 'h1', '--', 'ip', 'link', 'show', 'eth1']), /eth1.*UP/s);
+    await ok(['exec', 'h1', '--', 'udhcpc', '-i', 'eth1', '-q', '-n', '-t', '10']);
+    assert.match(await ok(['exec', 'h1', '--', 'ip', '-4', 'addr', 'show', 'eth1']), new RegExp(`inet ${SUBNET.replace(/\./g, '\\.')}\\.\\d+/24`));
+    await ok(['network', 'detach', BR, 'h1']);
+    assert.doesNotMatch(await ok(['exec', 'h1', '--', 'ip', 'link']), /eth1/);
+    await ok(['delete', '--force', 'h1']);
   });
 
   test('in use: no delete; unused: delete removes the bridge, dnsmasq and the nftables table', async () => {

@@ -31,6 +31,11 @@ export interface ContainerRuntime {
    * named in `add` (as a start would mount them).
    */
   hotplugDisks(spec: AgentInstanceSpec, change: { add: string[]; remove: string[] }): Promise<void>;
+  /**
+   * NIC hot-plug into a running container: removes the NICs in `remove` (their name in the container and veth host
+   * side), then adds the spec's NICs named in `add`; returns the volatile values chosen (MAC, names).
+   */
+  hotplugNics(spec: AgentInstanceSpec, change: { add: string[]; remove: { name: string; hostName: string }[] }): Promise<Record<string, string>>;
   /** Applies `limits.*` keys to a running container's cgroups (`lxc.cgroup.*` equivalents). */
   applyLimits(lxcName: string, config: Record<string, string>): Promise<void>;
   unfreeze(lxcName: string): Promise<void>;

@@ -272,6 +272,44 @@ export class LxcRuntime implements ContainerRuntime {
     });
   }
 
+  async hotplugNics(spec: AgentInstanceSpec, change: { add: string[]; remove: { name: string; hostName: string }[] }): Promise<Record<string, string>> {
+    checkName(spec.lxcName);
+    const resolved = resolveDevices(spec, hostDeviceView);
+    const nics = resolved.nics.filter((n) => change.add.includes(n.device));
+    for (const n of nics) {
+      if (n.routed || n.type === 'phys') throw badRequest(`Device "${n.device}": ${n.routed ? 'routed' : 'physical'} NICs are added at the next start, not to a running container`);
+    }
+    return this.serialized(spec.lxcName, async () => {
+      const { state, pid } = await this.info(spec.lxcName);
+      if ((state !== 'RUNNING' && state !== 'FROZEN') || pid <= 0) throw conflict("The instance isn't running");
+      const inside = (args: string[]) => this.runner.run('nsenter', ['-t', String(pid), '-n', 'ip', ...args], { timeoutMs: 30_000 });
+      for (const r of change.remove) {
+        // A veth goes with its host side; a macvlan lives only inside.
+        if (r.hostName && existsSync(`/sys/class/net/${r.hostName}`)) await this.runner.run('ip', ['link', 'delete', 'dev', r.hostName], { timeoutMs: 30_000 });
+        else if (r.name) await this.runner.tryRun('nsenter', ['-t', String(pid), '-n', 'ip', 'link', 'delete', 'dev', r.name], { timeoutMs: 30_000 });
+      }
+      const volatile: Record<string, string> = {};
+      for (const n of nics) {
+        const tmp = `lxdtsh${randomBytes(4).toString('hex')}`;
+        if (n.type === 'veth') {
+          await this.runner.run('ip', ['link', 'add', 'dev', n.hostName as string, 'type', 'veth', 'peer', 'name', tmp], { timeoutMs: 30_000 });
+          if (n.link) await this.runner.run('ip', ['link', 'set', 'dev', n.hostName as string, 'master', n.link], { timeoutMs: 30_000 });
+          await this.runner.run('ip', ['link', 'set', 'dev', n.hostName as string, 'up'], { timeoutMs: 30_000 });
+        } else {
+          await this.runner.run('ip', ['link', 'add', 'dev', tmp, 'link', n.link as string, 'type', 'macvlan', 'mode', 'bridge'], { timeoutMs: 30_000 });
+        }
+        await this.runner.run('ip', ['link', 'set', 'dev', tmp, 'netns', String(pid)], { timeoutMs: 30_000 });
+        await inside(['link', 'set', 'dev', tmp, 'name', n.name]);
+        await inside(['link', 'set', 'dev', n.name, 'address', n.hwaddr]);
+        if (n.mtu !== null) await inside(['link', 'set', 'dev', n.name, 'mtu', String(n.mtu)]);
+        await inside(['link', 'set', 'dev', n.name, 'up']);
+        for (const [k, v] of Object.entries(resolved.volatile)) if (k.startsWith(`volatile.${n.device}.`)) volatile[k] = v;
+        this.log.info(`Added NIC ${n.name} (${n.device}) to running container ${spec.lxcName}`);
+      }
+      return volatile;
+    });
+  }
+
   async applyLimits(lxcName: string, config: Record<string, string>): Promise<void> {
     for (const { key, value } of limitSettings(config, this.host)) {
       await this.runner.run('lxc-cgroup', [...this.lxcArgs(lxcName), key, value], { timeoutMs: 10_000 });

@@ -66,6 +66,7 @@ describe('agent HTTP server', () => {
     unfreeze: async () => undefined,
     applyLimits: async () => undefined,
     hotplugDisks: async () => undefined,
+    hotplugNics: async () => ({}),
     checkDevices: () => undefined,
     summary: async (n) => ({ lxcName: n, status: 'Running', status_code: 103, pid: 42 }),
     activeStates: async () => {

@@ -88,6 +88,22 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
     },
     {
       method: 'POST',
+      path: '/instances/:lxcName/nics/hotplug',
+      handler: async ({ params, body: b }) => {
+        const o = body(b);
+        const spec = decodeSpec(asObject(o['spec'], '"spec"'));
+        if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        const remove = (Array.isArray(o['remove']) ? (o['remove'] as unknown[]) : []).map((x) => {
+          const r = asObject(x, '"remove[]"');
+          return { name: str(r, 'name', true) ?? '', hostName: str(r, 'hostName', true) ?? '' };
+        });
+        for (const r of remove) if (!/^[A-Za-z0-9_.@:-]{0,15}$/.test(r.name) || !/^[A-Za-z0-9_.@:-]{0,15}$/.test(r.hostName)) throw badRequest('Invalid interface name');
+        deps.networks?.writeInstanceLeases(spec);
+        return { volatile: await runtime.hotplugNics(spec, { add: stringArray(o, 'add'), remove }) };
+      },
+    },
+    {
+      method: 'POST',
       path: '/instances/:lxcName/limits',
       handler: async ({ params, body: b }) => runtime.applyLimits(name(params), stringMap(body(b), 'config')),
     },

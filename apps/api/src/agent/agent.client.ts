@@ -198,6 +198,11 @@ export class AgentClient {
     await this.call('POST', `/instances/${enc(spec.lxcName)}/devices/hotplug`, { spec, ...change });
   }
 
+  /** NIC hot-plug: removes `remove` (name inside, veth host side), then adds the spec's NICs named in `add`. */
+  async hotplugNics(spec: AgentInstanceSpec, change: { add: string[]; remove: { name: string; hostName: string }[] }): Promise<Record<string, string>> {
+    return (await this.call<{ volatile: Record<string, string> }>('POST', `/instances/${enc(spec.lxcName)}/nics/hotplug`, { spec, ...change })).volatile;
+  }
+
   /** Applies `limits.*` to a running container's cgroups. */
   async applyLimits(lxcName: string, req: { config: Record<string, string> }): Promise<void> {
     await this.call('POST', `/instances/${enc(lxcName)}/limits`, req);

@@ -636,6 +636,7 @@ export class InstancesService implements InstanceTargetResolver {
     const lxcName = lxcNameOf(project, name);
     const status = await this.statusOf(lxcName);
     const live = status.status === 'Running' || status.status === 'Frozen';
+    let nicVolatile: Record<string, string> = {};
     // A running container's devices must be startable now (LXD starts added ones at once): check before saving,
     // and disks added, changed or removed are mounted or unmounted in it now (hot-plug).
     if (live) {
@@ -647,6 +648,18 @@ export class InstancesService implements InstanceTargetResolver {
           throw badRequest(`Failed to update the disks of the running instance: ${err.message}`);
         });
       }
+      // NICs too: removed ones go (by their name inside and veth host side), added ones are plugged in.
+      const nics = nicChanges(oldDevices, expandedDevices);
+      if (nics.add.length || nics.remove.length) {
+        const remove = nics.remove.map((dev) => ({
+          name: row.config[`volatile.${dev}.name`] || oldDevices[dev]?.['name'] || '',
+          hostName: row.config[`volatile.${dev}.host_name`] || '',
+        }));
+        const chosen = await this.agent.hotplugNics(spec, { add: nics.add, remove }).catch((err: Error) => {
+          throw badRequest(`Failed to update the NICs of the running instance: ${err.message}`);
+        });
+        nicVolatile = chosen;
+      }
     }
     await this.repo.transaction((tx) =>
       this.repo.update(tx, row.id, {
@@ -657,6 +670,7 @@ export class InstancesService implements InstanceTargetResolver {
         ephemeral: has('ephemeral') ? put.ephemeral : row.ephemeral,
       }),
     );
+    if (Object.keys(nicVolatile).length) await this.repo.setConfig(row.id, nicVolatile);
     if (live) {
       const limits = Object.fromEntries(
         Object.entries(expandConfig(ordered, config)).filter(([k]) => k.startsWith('limits.')),
@@ -878,5 +892,13 @@ function diskChanges(before: Devices, after: Devices): { add: string[]; remove: 
     const prev = before[name];
     if (!prev || !same(prev, d)) add.push(name);
   }
+  return { add, remove };
+}
+
+/** NIC devices added or changed (by name) and removed or changed (by name) between two expanded device sets. */
+function nicChanges(before: Devices, after: Devices): { add: string[]; remove: string[] } {
+  const same = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+  const add = Object.entries(after).filter(([n, d]) => d['type'] === 'nic' && !(before[n] && same(before[n] as Record<string, string>, d))).map(([n]) => n);
+  const remove = Object.entries(before).filter(([n, d]) => d['type'] === 'nic' && !(after[n] && same(after[n] as Record<string, string>, d))).map(([n]) => n);
   return { add, remove };
 }
