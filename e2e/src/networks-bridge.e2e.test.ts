@@ -78,7 +78,7 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
     await fails(['network', 'create', BR, 'foo=bar'], new RegExp(`Invalid option for network "${BR}" option "foo"`));
     await fails(['network', 'create', BR, 'ipv4.nat=maybe'], /Invalid value for a boolean "maybe"/);
     await fails(['network', 'create', BR, 'ipv4.address=198.51.100.1/24'], /overlaps with interface/);
-    await fails(['network', 'create', BR, '--type', 'macvlan'], /not supported yet/);
+    await fails(['network', 'create', BR, '--type', 'ovn'], /not supported yet/);
     assert.ok(!existsSync(`/sys/class/net/${BR}`));
     assert.deepEqual(dnsmasqFor(BR), []);
   });
@@ -187,6 +187,39 @@ describe('managed bridge networks (real containers)', { skip: !usable && 'needs 
     await ok(['network', 'detach', BR, 'h1']);
     assert.doesNotMatch(await ok(['exec', 'h1', '--', 'ip', 'link']), /eth1/);
     await ok(['delete', '--force', 'h1']);
+  });
+
+  test('a macvlan network: NICs on it are macvlans of its parent, reaching a namespace on the same parent', async () => {
+    const parent = `ltmv${process.pid % 10000}`;
+    const peer = `ltmp${process.pid % 10000}`;
+    // This kernel has no dummy interfaces: a veth pair's end is the parent.
+    execFileSync('ip', ['link', 'add', parent, 'type', 'veth', 'peer', 'name', `${parent}p`]);
+    execFileSync('ip', ['link', 'set', parent, 'up']);
+    execFileSync('ip', ['link', 'set', `${parent}p`, 'up']);
+    try {
+      await fails(['network', 'create', 'ltmvnet', '--type', 'macvlan'], /parent/);
+      await fails(['network', 'create', 'ltmvnet', '--type', 'macvlan', 'parent=nosuchparent0'], /not found/);
+      await ok(['network', 'create', 'ltmvnet', '--type', 'macvlan', `parent=${parent}`]);
+      await ok(['launch', 'busybox', 'm1', '-n', 'ltmvnet']);
+      const lxcConfig = readFileSync(join(d.lxdDir, 'containers', 'm1', 'config'), 'utf8');
+      assert.match(lxcConfig, /lxc\.net\.0\.type = macvlan/);
+      assert.match(lxcConfig, new RegExp(`lxc\\.net\\.0\\.link = ${parent}`));
+      execFileSync('ip', ['netns', 'add', peer]);
+      execFileSync('ip', ['link', 'add', 'link', parent, 'name', peer, 'type', 'macvlan', 'mode', 'bridge']);
+      execFileSync('ip', ['link', 'set', peer, 'netns', peer]);
+      execFileSync('ip', ['-n', peer, 'addr', 'add', '192.168.251.1/24', 'dev', peer]);
+      execFileSync('ip', ['-n', peer, 'link', 'set', peer, 'up']);
+      await ok(['exec', 'm1', '--', 'ip', 'addr', 'add', '192.168.251.2/24', 'dev', 'eth0']);
+      await ok(['exec', 'm1', '--', 'ping', '-c', '1', '-W', '5', '192.168.251.1']);
+      await fails(['network', 'delete', 'ltmvnet'], /currently in use/);
+      await ok(['delete', '--force', 'm1']);
+      await ok(['network', 'delete', 'ltmvnet']);
+    } finally {
+      await d.lxc(['delete', '--force', 'm1']);
+      await d.lxc(['network', 'delete', 'ltmvnet']);
+      spawnSync('ip', ['netns', 'delete', peer]);
+      spawnSync('ip', ['link', 'delete', parent]);
+    }
   });
 
   test('in use: no delete; unused: delete removes the bridge, dnsmasq and the nftables table', async () => {

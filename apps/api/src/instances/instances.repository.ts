@@ -202,15 +202,33 @@ export class InstancesRepository {
     return new Set((await db.selectFrom('storage_pools').select('name').execute()).map((r) => r.name));
   }
 
-  /** A managed network's config, in the project whose networks the instance's project uses. */
-  async networkConfig(project: string, name: string, db: Db = this.db): Promise<Record<string, string> | undefined> {
+  /** The project whose networks `project` uses: itself with `features.networks`, else default. */
+  private async networksOwner(project: string, db: Db): Promise<string> {
     const features = await db
       .selectFrom('projects')
       .leftJoin('projects_config', (j) => j.onRef('projects_config.project_id', '=', 'projects.id').on('projects_config.key', '=', 'features.networks'))
       .select('projects_config.value')
       .where('projects.name', '=', project)
       .executeTakeFirst();
-    const owner = features?.value === 'true' ? project : 'default';
+    return features?.value === 'true' ? project : 'default';
+  }
+
+  /** A managed network's type (bridge, macvlan...), in the project whose networks the instance's project uses. */
+  async networkType(project: string, name: string, db: Db = this.db): Promise<string | undefined> {
+    const owner = await this.networksOwner(project, db);
+    const row = await db
+      .selectFrom('networks')
+      .innerJoin('projects', 'projects.id', 'networks.project_id')
+      .select('networks.type')
+      .where('projects.name', '=', owner)
+      .where('networks.name', '=', name)
+      .executeTakeFirst();
+    return row?.type;
+  }
+
+  /** A managed network's config, in the project whose networks the instance's project uses. */
+  async networkConfig(project: string, name: string, db: Db = this.db): Promise<Record<string, string> | undefined> {
+    const owner = await this.networksOwner(project, db);
     const rows = await db
       .selectFrom('networks_config')
       .innerJoin('networks', 'networks.id', 'networks_config.network_id')

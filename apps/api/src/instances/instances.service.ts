@@ -203,7 +203,7 @@ export class InstancesService implements InstanceTargetResolver {
       rootfsPath: `${source ?? ''}/containers/${lxcName}/rootfs`,
       architecture: row.architecture,
       config,
-      devices: await this.resolveCustomVolumes(row.project, devices, idmap !== null),
+      devices: await this.resolveNetworkNics(row.project, await this.resolveCustomVolumes(row.project, devices, idmap !== null)),
       idmap,
     };
   }
@@ -243,6 +243,22 @@ export class InstancesService implements InstanceTargetResolver {
         throw badRequest(`Device "${name}": IP address "${address}" is not usable in network "${d['network']}" (${cidr})`);
       }
     }
+  }
+
+  /** NICs on a managed `macvlan` network become macvlans of its parent (bridges keep `network`: the agent knows them). */
+  private async resolveNetworkNics(project: string, devices: Devices): Promise<Devices> {
+    const out: Devices = {};
+    for (const [name, d] of Object.entries(devices)) {
+      const network = d['type'] === 'nic' ? d['network'] : undefined;
+      const config = network ? await this.repo.networkConfig(project, network) : undefined;
+      if (!network || !config || (await this.repo.networkType(project, network)) !== 'macvlan') {
+        out[name] = d;
+        continue;
+      }
+      const { network: _network, ...rest } = d;
+      out[name] = { ...rest, nictype: 'macvlan', parent: config['parent'] ?? '', ...(config['mtu'] && !d['mtu'] ? { mtu: config['mtu'] } : {}) };
+    }
+    return out;
   }
 
   /** Every custom volume the devices name exists in the instance's project (LXD refuses the device otherwise). */

@@ -134,3 +134,22 @@ export function bridgeSpec(name: string, config: Record<string, string>, acls: A
     acls,
   };
 }
+
+/** `macvlan` networks (a NIC on them is a macvlan of `parent`): LXD's keys lxdts implements. */
+export const MACVLAN_KEYS: Readonly<Record<string, Check>> = {
+  parent: (v) => (/^[A-Za-z0-9_.@:-]{1,15}$/.test(v) ? null : `Invalid interface name "${v}"`),
+  mtu,
+};
+
+export function validateMacvlanConfig(network: string, config: Record<string, string>, interfaceExists: (name: string) => boolean): void {
+  for (const [key, value] of Object.entries(config)) {
+    if (key.startsWith('user.')) continue;
+    const check = MACVLAN_KEYS[key];
+    if (!check) throw badRequest(`Invalid option for network "${network}" option "${key}"`);
+    const problem = check(value);
+    if (problem) throw badRequest(`Invalid value for network "${network}" option "${key}": ${problem}`);
+  }
+  const parent = config['parent'] ?? '';
+  if (parent === '') throw badRequest(`Invalid value for network "${network}" option "parent": Required value`);
+  if (!interfaceExists(parent)) throw badRequest(`Network interface "${parent}" not found`);
+}

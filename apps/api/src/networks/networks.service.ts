@@ -7,7 +7,7 @@ import type { Identity } from '../auth/identity.js';
 import { AGENT_CLIENT } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
 import { ApiError, badRequest, conflict, notFound } from '../http/api-error.js';
-import { bridgeSpec, subnetOf, validateBridgeConfig, withBridgeDefaults } from './bridge-config.js';
+import { bridgeSpec, subnetOf, validateBridgeConfig, validateMacvlanConfig, withBridgeDefaults } from './bridge-config.js';
 import { NetworkAclsRepository } from './network-acls.repository.js';
 import { bridgeAcls } from './network-acl-rules.js';
 import { apiUrl } from '../projects/api-url.js';
@@ -94,10 +94,21 @@ export class NetworksService {
     if (!INTERFACE_NAME.test(req.name)) throw badRequest(`Invalid network name "${req.name}"`);
     const type = req.type === '' ? 'bridge' : req.type;
     if (!MANAGED_TYPES.includes(type)) throw badRequest(`Unknown network type "${type}"`);
-    if (type !== 'bridge') throw badRequest(`Network type "${type}" is not supported yet (supported: bridge)`);
+    if (type !== 'bridge' && type !== 'macvlan') throw badRequest(`Network type "${type}" is not supported yet (supported: bridge, macvlan)`);
     const effective = await this.effectiveProject(project);
     const projectId = (await this.repo.projectId(effective)) as number;
     for (const key of Object.keys(req.config)) if (key.startsWith('volatile.')) throw badRequest(`Invalid option for network "${req.name}" option "${key}"`);
+    if (type === 'macvlan') {
+      // Nothing on the host until a NIC uses it: a macvlan of `parent` per NIC.
+      validateMacvlanConfig(req.name, req.config, (n) => this.interfaces.exists(n));
+      return this.serialized(async () => {
+        if ((await this.repo.listManaged(effective, req.name)).length > 0) throw conflict('The network already exists');
+        await this.repo.create(projectId, { name: req.name, description: req.description, type, config: req.config });
+        const url = apiUrl(['networks', req.name], effective);
+        this.events.lifecycle('network-created', url, effective, identity);
+        return url;
+      });
+    }
     validateBridgeConfig(req.name, req.config);
     return this.serialized(async () => {
       if ((await this.repo.listManaged(effective, req.name)).length > 0) throw conflict('The network already exists');
@@ -124,6 +135,11 @@ export class NetworksService {
       const current = await this.managed(effective, name);
       const next = mode === 'replace' ? { ...put.config } : { ...current.config, ...put.config };
       for (const [k, v] of Object.entries(next)) if (v === '') delete next[k];
+      if (current.type === 'macvlan') {
+        validateMacvlanConfig(name, next, (n) => this.interfaces.exists(n));
+        await this.repo.update(current.id, mode === 'replace' || hasDescription ? put.description : current.description, next);
+        return;
+      }
       validateBridgeConfig(name, next);
       // An address removed by a PUT is not "auto": the network keeps none.
       if (next['ipv4.address'] === undefined) next['ipv4.address'] = 'none';
@@ -142,7 +158,7 @@ export class NetworksService {
       const current = await this.managed(effective, name);
       const users = await this.repo.nicUsers('network', name);
       if (users.instances.length || users.profiles.length) throw badRequest('The network is currently in use');
-      await this.agent.deleteBridge(name).catch(fromAgent);
+      if (current.type === 'bridge') await this.agent.deleteBridge(name).catch(fromAgent);
       await this.repo.delete(current.id);
     });
     this.events.lifecycle('network-deleted', apiUrl(['networks', name], effective), effective, identity);
@@ -157,6 +173,7 @@ export class NetworksService {
   /** GET …/leases: the gateway, then dnsmasq's leases, named after the instance a MAC address belongs to. */
   async leases(name: string, project: string): Promise<NetworkLease[]> {
     const current = await this.managed(await this.effectiveProject(project), name);
+    if (current.type !== 'bridge') throw badRequest(`Network "${name}" of type "${current.type}" has no leases`);
     const out: NetworkLease[] = [];
     const gateway = (current.config['ipv4.address'] ?? 'none').split('/')[0] as string;
     if (gateway !== 'none' && gateway !== '') out.push({ hostname: `${name}.gw`, hwaddr: '', address: gateway, type: 'gateway', location: 'none' });
