@@ -60,7 +60,8 @@ test('networks: managed rows first, then host interfaces; unknown names 404; cha
     assert.throws(() => svc.state('nope'), status(404));
     assert.equal(svc.state('lo').type, 'loopback');
 
-    await assert.rejects(svc.create({ name: 'br1', type: 'macvlan', config: {}, description: '' }, 'default', who), /Network type "macvlan" is not supported yet/);
+    await assert.rejects(svc.create({ name: 'br1', type: 'ovn', config: {}, description: '' }, 'default', who), /Network type "ovn" is not supported yet/);
+    await assert.rejects(svc.create({ name: 'mv1', type: 'macvlan', config: {}, description: '' }, 'default', who), /option "parent": Required value/);
     await assert.rejects(svc.create({ name: 'br1', type: 'weird', config: {}, description: '' }, 'default', who), /Unknown network type "weird"/);
     await assert.rejects(svc.create({ name: 'lxdbr0', type: 'bridge', config: {}, description: '' }, 'default', who), status(409));
     await assert.rejects(svc.create({ name: '', type: '', config: {}, description: '' }, 'default', who), /No name provided/);
