@@ -134,10 +134,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- image ----------------------------------------------------------------------------------------------------
-log "building the busybox image"
-bash "$REPO/e2e/images/build-busybox-image.sh" "$WORK/img" >"$WORK/img.log" 2>&1 || { cat "$WORK/img.log" >&2; exit 2; }
-IMG="$WORK/img/busybox.tar.xz"
-IMG_FP=$(sha256sum "$IMG" | cut -d' ' -f1)
+build_bench_image
 
 # ---- daemons --------------------------------------------------------------------------------------------------
 prepare() { # current DAEMON/DIR: image + profile, refusing (or removing) leftovers
@@ -155,12 +152,7 @@ prepare() { # current DAEMON/DIR: image + profile, refusing (or removing) leftov
       return 1
     fi
   fi
-  if L image info "$IMG_FP" >/dev/null 2>&1 </dev/null; then
-    L image alias create "$ALIAS" "$IMG_FP" >/dev/null </dev/null || return 1 # same bytes already there: alias only
-  else
-    L image import "$IMG" --alias "$ALIAS" >/dev/null </dev/null || return 1
-    if [ "$DAEMON" = lxd ]; then ANCHOR_FP=$IMG_FP; fi
-  fi
+  import_bench_image "$ALIAS" || return 1
   L profile create "$PROFILE" >/dev/null </dev/null || return 1
   L profile device add "$PROFILE" root disk path=/ pool=default >/dev/null </dev/null || return 1
   if [ "$NIC" = bridge ]; then

@@ -45,3 +45,23 @@ ensure_anchor() {
     (cd "$WORK" && LXD_DIR="$ANCHOR" bash "$ANCHOR_UP" >"$WORK/lxd-up.log" 2>&1) || { tail -20 "$WORK/lxd-up.log" >&2; return 1; }
   fi
 }
+
+# The busybox test image built into $WORK/img: sets IMG and IMG_FP.
+build_bench_image() {
+  log "building the busybox image"
+  bash "$REPO/e2e/images/build-busybox-image.sh" "$WORK/img" >"$WORK/img.log" 2>&1 || { cat "$WORK/img.log" >&2; exit 2; }
+  IMG="$WORK/img/busybox.tar.xz"
+  IMG_FP=$(sha256sum "$IMG" | cut -d' ' -f1)
+}
+
+# The image under ALIAS on the current daemon: an alias when the same bytes are there already, else imported
+# (ANCHOR_FP records what this run imported into the reference LXD, for the cleanup).
+import_bench_image() {
+  local alias=$1
+  if L image info "$IMG_FP" >/dev/null 2>&1 </dev/null; then
+    L image alias create "$alias" "$IMG_FP" >/dev/null </dev/null || return 1
+  else
+    L image import "$IMG" --alias "$alias" >/dev/null </dev/null || return 1
+    if [ "$DAEMON" = lxd ]; then ANCHOR_FP=$IMG_FP; fi
+  fi
+}

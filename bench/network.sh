@@ -59,16 +59,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building the busybox image"
-bash "$REPO/e2e/images/build-busybox-image.sh" "$WORK/img" >"$WORK/img.log" 2>&1 || { cat "$WORK/img.log" >&2; exit 2; }
-IMG="$WORK/img/busybox.tar.xz"
-IMG_FP=$(sha256sum "$IMG" | cut -d' ' -f1)
+build_bench_image
 
 for d in "${DAEMON_LIST[@]}"; do
   DAEMON=$d
   if [ "$d" = lxd ]; then ensure_anchor; DIR=$ANCHOR; else start_lxdts || { tail -30 "$WORK/lxdts-daemon.log" >&2; exit 1; }; DIR=$TS_DIR; fi
-  if L image info "$IMG_FP" >/dev/null 2>&1 </dev/null; then L image alias create "$ALIAS" "$IMG_FP" >/dev/null </dev/null
-  else L image import "$IMG" --alias "$ALIAS" >/dev/null </dev/null; [ "$d" = lxd ] && ANCHOR_FP=$IMG_FP; fi
+  import_bench_image "$ALIAS"
   L network create "$NET" ipv4.address="$SUBNET.1/24" ipv4.nat=true ipv6.address=none >/dev/null </dev/null
   # Warm-up (untimed): the image unpacked, the first start done.
   Lq launch "$ALIAS" bench-nw -n "$NET" || true

@@ -87,10 +87,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building the busybox image"
-bash "$REPO/e2e/images/build-busybox-image.sh" "$WORK/img" >"$WORK/img.log" 2>&1 || { cat "$WORK/img.log" >&2; exit 2; }
-IMG="$WORK/img/busybox.tar.xz"
-IMG_FP=$(sha256sum "$IMG" | cut -d' ' -f1)
+build_bench_image
 
 prepare() {
   if Lq storage show "$POOL" || Lq profile show "$PROFILE" || Lq image alias show "$ALIAS"; then
@@ -98,12 +95,7 @@ prepare() {
     return 1
   fi
   L storage create "$POOL" btrfs size="$POOL_SIZE" >/dev/null </dev/null || return 1
-  if L image info "$IMG_FP" >/dev/null 2>&1 </dev/null; then
-    L image alias create "$ALIAS" "$IMG_FP" >/dev/null </dev/null || return 1
-  else
-    L image import "$IMG" --alias "$ALIAS" >/dev/null </dev/null || return 1
-    if [ "$DAEMON" = lxd ]; then ANCHOR_FP=$IMG_FP; fi
-  fi
+  import_bench_image "$ALIAS" || return 1
   L profile create "$PROFILE" >/dev/null </dev/null || return 1
   L profile device add "$PROFILE" root disk path=/ pool="$POOL" >/dev/null </dev/null || return 1
 }

@@ -40,6 +40,12 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
     return d;
   };
   const name = (params: Record<string, string>) => params['lxcName'] as string;
+  /** The body's `spec`, which must name the container of the URL. */
+  const specFor = (params: Record<string, string>, o: Json): AgentInstanceSpec => {
+    const spec = decodeSpec(asObject(o['spec'], '"spec"'));
+    if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+    return spec;
+  };
   const body = (b: unknown) => asObject(b ?? {});
 
   return [
@@ -50,8 +56,7 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
       method: 'POST',
       path: '/instances/:lxcName/start',
       handler: async ({ params, body: b }) => {
-        const spec = decodeSpec(asObject(body(b)['spec'], '"spec"'));
-        if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        const spec = specFor(params, body(b));
         deps.networks?.writeInstanceLeases(spec);
         return runtime.start(spec);
       },
@@ -71,8 +76,7 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
       method: 'POST',
       path: '/instances/:lxcName/devices/check',
       handler: async ({ params, body: b }) => {
-        const spec = decodeSpec(asObject(body(b)['spec'], '"spec"'));
-        if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        const spec = specFor(params, body(b));
         runtime.checkDevices(spec);
       },
     },
@@ -81,8 +85,7 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
       path: '/instances/:lxcName/devices/hotplug',
       handler: async ({ params, body: b }) => {
         const o = body(b);
-        const spec = decodeSpec(asObject(o['spec'], '"spec"'));
-        if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        const spec = specFor(params, o);
         await runtime.hotplugDisks(spec, { add: stringArray(o, 'add'), remove: stringArray(o, 'remove') });
       },
     },
@@ -91,8 +94,7 @@ export function agentRoutes(deps: RouteDeps): (AgentRoute | AgentStreamRoute)[] 
       path: '/instances/:lxcName/nics/hotplug',
       handler: async ({ params, body: b }) => {
         const o = body(b);
-        const spec = decodeSpec(asObject(o['spec'], '"spec"'));
-        if (spec.lxcName !== name(params)) throw badRequest(`spec.lxcName "${spec.lxcName}" differs from the URL`);
+        const spec = specFor(params, o);
         const remove = (Array.isArray(o['remove']) ? (o['remove'] as unknown[]) : []).map((x) => {
           const r = asObject(x, '"remove[]"');
           return { name: str(r, 'name', true) ?? '', hostName: str(r, 'hostName', true) ?? '' };

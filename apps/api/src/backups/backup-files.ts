@@ -58,3 +58,7 @@ export function headerValue(headers: Record<string, string | string[] | undefine
   const v = headers[name];
   return (Array.isArray(v) ? v[0] : v) ?? '';
 }
+
+/** A YAML mapping of the index as string values (LXD writes numbers and booleans unquoted). */
+export const stringValues = (v: unknown): Record<string, string> =>
+  v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)])) : {};

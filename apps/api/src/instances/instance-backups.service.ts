@@ -15,7 +15,7 @@ import type { DaemonPaths } from '../daemon/paths.js';
 import { AGENT_CLIENT, DAEMON_PATHS } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
 import { badRequest, conflict, forbidden, notFound } from '../http/api-error.js';
-import { backupCompression, headerValue, readBackupHead, stageUpload } from '../backups/backup-files.js';
+import { backupCompression, headerValue, readBackupHead, stageUpload, stringValues } from '../backups/backup-files.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { ServerConfigService } from '../server/server-config.service.js';
@@ -297,10 +297,8 @@ export function storedShift(config: Record<string, string>, rootfsOwner: { uid: 
   return map && map.uid === rootfsOwner.uid ? map : undefined;
 }
 
-const strMap = (v: unknown): Record<string, string> =>
-  v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)])) : {};
 const devMap = (v: unknown): Record<string, Record<string, string>> =>
-  v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, strMap(x)])) : {};
+  v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, stringValues(x)])) : {};
 
 export function parseIndex(text: string): ImportPlan {
   let doc: Record<string, unknown>;
@@ -322,7 +320,7 @@ export function parseIndex(text: string): ImportPlan {
     ephemeral: container['ephemeral'] === true,
     description: String(container['description'] ?? ''),
     profiles: Array.isArray(container['profiles']) ? (container['profiles'] as unknown[]).map(String) : ['default'],
-    config: strMap(container['config']),
+    config: stringValues(container['config']),
     devices: devMap(container['devices']),
     ...(doc['optimized'] === true ? { optimized: true } : {}),
     snapshots: names.map((name) => {
@@ -332,7 +330,7 @@ export function parseIndex(text: string): ImportPlan {
         name,
         createdAt: String(s['created_at'] ?? new Date().toISOString()),
         expiresAt: expires && !expires.startsWith('0001-01-01') ? expires : null,
-        config: strMap(s['config']),
+        config: stringValues(s['config']),
         devices: devMap(s['devices']),
       };
     }),

@@ -213,31 +213,21 @@ export class InstancesRepository {
     return features?.value === 'true' ? project : 'default';
   }
 
-  /** A managed network's type (bridge, macvlan...), in the project whose networks the instance's project uses. */
-  async networkType(project: string, name: string, db: Db = this.db): Promise<string | undefined> {
-    const owner = await this.networksOwner(project, db);
-    const row = await db
-      .selectFrom('networks')
-      .innerJoin('projects', 'projects.id', 'networks.project_id')
-      .select('networks.type')
-      .where('projects.name', '=', owner)
-      .where('networks.name', '=', name)
-      .executeTakeFirst();
-    return row?.type;
-  }
-
-  /** A managed network's config, in the project whose networks the instance's project uses. */
-  async networkConfig(project: string, name: string, db: Db = this.db): Promise<Record<string, string> | undefined> {
+  /** A managed network's type and config, in the project whose networks the instance's project uses. */
+  async managedNetwork(project: string, name: string, db: Db = this.db): Promise<{ type: string; config: Record<string, string> } | undefined> {
     const owner = await this.networksOwner(project, db);
     const rows = await db
-      .selectFrom('networks_config')
-      .innerJoin('networks', 'networks.id', 'networks_config.network_id')
+      .selectFrom('networks')
       .innerJoin('projects', 'projects.id', 'networks.project_id')
-      .select(['networks_config.key', 'networks_config.value'])
+      .leftJoin('networks_config', 'networks_config.network_id', 'networks.id')
+      .select(['networks.type', 'networks_config.key', 'networks_config.value'])
       .where('projects.name', '=', owner)
       .where('networks.name', '=', name)
       .execute();
-    return rows.length ? Object.fromEntries(rows.map((r) => [r.key, r.value])) : undefined;
+    if (rows.length === 0) return undefined;
+    const config: Record<string, string> = {};
+    for (const r of rows) if (r.key !== null && r.value !== null) config[r.key] = r.value;
+    return { type: (rows[0] as { type: string }).type, config };
   }
 
   async networkTypes(projectId: number, db: Db = this.db): Promise<Map<string, string>> {

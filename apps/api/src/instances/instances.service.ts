@@ -234,7 +234,7 @@ export class InstancesService implements InstanceTargetResolver {
     for (const [name, d] of Object.entries(devices)) {
       const address = d['ipv4.address'];
       if (d['type'] !== 'nic' || !address || !d['network']) continue;
-      const cidr = (await this.repo.networkConfig(project, d['network']))?.['ipv4.address'] ?? '';
+      const cidr = (await this.repo.managedNetwork(project, d['network']))?.config['ipv4.address'] ?? '';
       const subnet = subnetOf(cidr);
       const ip = ipToInt(address);
       if (ip === null) throw badRequest(`Invalid value for device "${name}" option "ipv4.address": invalid IPv4 address "${address}"`);
@@ -250,11 +250,12 @@ export class InstancesService implements InstanceTargetResolver {
     const out: Devices = {};
     for (const [name, d] of Object.entries(devices)) {
       const network = d['type'] === 'nic' ? d['network'] : undefined;
-      const config = network ? await this.repo.networkConfig(project, network) : undefined;
-      if (!network || !config || (await this.repo.networkType(project, network)) !== 'macvlan') {
+      const managed = network ? await this.repo.managedNetwork(project, network) : undefined;
+      if (!managed || managed.type !== 'macvlan') {
         out[name] = d;
         continue;
       }
+      const config = managed.config;
       const { network: _network, ...rest } = d;
       out[name] = { ...rest, nictype: 'macvlan', parent: config['parent'] ?? '', ...(config['mtu'] && !d['mtu'] ? { mtu: config['mtu'] } : {}) };
     }

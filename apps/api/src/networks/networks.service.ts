@@ -6,7 +6,7 @@ import type { AgentClient } from '../agent/agent.client.js';
 import type { Identity } from '../auth/identity.js';
 import { AGENT_CLIENT } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
-import { ApiError, badRequest, conflict, notFound } from '../http/api-error.js';
+import { badRequest, conflict, notFound } from '../http/api-error.js';
 import { bridgeSpec, subnetOf, validateBridgeConfig, validateMacvlanConfig, withBridgeDefaults } from './bridge-config.js';
 import { NetworkAclsRepository } from './network-acls.repository.js';
 import { bridgeAcls } from './network-acl-rules.js';
@@ -275,10 +275,9 @@ function usedBy(users: NicUsers): string[] {
   ];
 }
 
-/** The agent's refusals are 400s with its message; anything else a 500. */
+/** The agent's refusals are 400s with its message; anything else goes on as it is (a 500). */
 function fromAgent(err: unknown): never {
   const e = err as { code?: string; message?: string };
   if (e.code === 'bad_request' || e.code === 'conflict') throw badRequest(e.message ?? 'Bad request');
-  if (err instanceof ApiError) throw err;
   throw err;
 }

@@ -11,7 +11,7 @@ import type { AgentVolumeRef, Operation } from '@lxdts/api-types';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { AgentClient } from '../agent/agent.client.js';
 import type { Identity } from '../auth/identity.js';
-import { backupCompression, headerValue, readBackupHead, stageUpload } from '../backups/backup-files.js';
+import { backupCompression, headerValue, readBackupHead, stageUpload, stringValues } from '../backups/backup-files.js';
 import type { DaemonPaths } from '../daemon/paths.js';
 import { AGENT_CLIENT, DAEMON_PATHS } from '../daemon/tokens.js';
 import { EventsService } from '../events/events.service.js';
@@ -131,7 +131,7 @@ export class CustomVolumeBackupsService {
   }
 
   async delete(pool: string, project: string, name: string, backup: string, identity: Identity): Promise<Operation> {
-    const { b } = { b: (await this.find(pool, project, name, backup)).backup };
+    const { backup: b } = await this.find(pool, project, name, backup);
     return this.operations.start({
       class: 'task',
       description: 'Removing storage volume backup',
@@ -229,8 +229,6 @@ interface VolumePlan {
   snapshots: { name: string; description: string; creation_date: string; expiry_date: string | null; config: Record<string, string> }[];
 }
 
-const strMap = (v: unknown): Record<string, string> =>
-  v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)])) : {};
 
 export function parseVolumeIndex(text: string): VolumePlan {
   let doc: Record<string, unknown>;
@@ -249,7 +247,7 @@ export function parseVolumeIndex(text: string): VolumePlan {
   return {
     name: doc['name'],
     description: String(volume['description'] ?? ''),
-    config: strMap(volume['config']),
+    config: stringValues(volume['config']),
     snapshots: names.map((name) => {
       const s = snaps.find((x) => x['name'] === name) ?? {};
       const expires = String(s['expires_at'] ?? '');
@@ -259,7 +257,7 @@ export function parseVolumeIndex(text: string): VolumePlan {
         description: String(s['description'] ?? ''),
         creation_date: created && !created.startsWith('0001-01-01') ? created : new Date().toISOString(),
         expiry_date: expires && !expires.startsWith('0001-01-01') ? expires : null,
-        config: strMap(s['config']),
+        config: stringValues(s['config']),
       };
     }),
   };
